@@ -1,0 +1,40 @@
+# SceneSpark: two commands do all set-up on a fresh Debian machine.
+#   make run    install what is missing, build a demo library (or index $VIDEOS), serve the web app
+#   make test   install what is missing, lint, run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.scenespark-installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup system bench lint format clean-data
+
+system:
+	@bash .ci/install-system.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+setup: system $(STAMP)
+
+run: setup
+	$(BIN)/scenespark run --host $(HOST) --port $(PORT) $(if $(VIDEOS),--videos "$(VIDEOS)",)
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+lint:
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

@@ -1,0 +1,221 @@
+"""``scenespark index add|rebuild|remove|status``: a thin shell over ``indexer.service``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from indexer.progress import ProgressDisplay
+from scenespark.config import Settings, get_settings
+from scenespark.errors import ConflictError, InvalidInputError, SceneSparkError
+from scenespark.ownership import WriterLock, running_server
+from scenespark.types import Modality
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    hours, rest = divmod(int(round(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours:d}:{minutes:02d}:{secs:02d}"
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from scenespark.media.probe import collect_video_files
+
+    settings = get_settings()
+    files, problems = collect_video_files([Path(p) for p in args.paths], args.recursive)
+    for problem in problems:
+        print(f"scenespark: {problem}", file=sys.stderr)
+    if not files:
+        if problems:
+            return 2
+        raise InvalidInputError("no video files found in the given paths")
+    lock = WriterLock(settings, role="index")
+    if not lock.try_acquire():
+        return _hand_to_server(settings, files) or (2 if problems else 0)
+    try:
+        outcomes = _index_files(settings, files, force=args.force, as_json=args.json)
+    finally:
+        lock.release()
+    failed = sum(1 for o in outcomes if o.action == "failed")
+    return 1 if failed or problems else 0
+
+
+def _index_files(settings: Settings, files: list[Path], *, force: bool, as_json: bool) -> list:
+    from indexer.service import IndexService
+    from scenespark.engine import Engine
+
+    engine = Engine(settings)
+    service = IndexService(engine)
+    started = time.perf_counter()
+    outcomes = []
+    with ProgressDisplay() as display:
+        for index, path in enumerate(files):
+            display.add(str(index), path.name[:40])
+
+        def work(item: tuple[int, Path]):
+            key, path = str(item[0]), item[1]
+            outcome = service.index_file(
+                path, force=force, on_progress=lambda f, m: display.update(key, f, m)
+            )
+            display.update(key, 1.0, outcome.action)
+            if outcome.action == "failed":
+                display.log(f"scenespark: {path}: {outcome.message}")
+            elif outcome.action == "skipped":
+                display.log(f"{path.name}: skipped, {outcome.message}")
+            return outcome
+
+        with ThreadPoolExecutor(max_workers=settings.workers) as pool:
+            outcomes = list(pool.map(work, enumerate(files)))
+    service.purge_orphans(older_than_s=0.0)
+    wall_s = time.perf_counter() - started
+    _print_summary(outcomes, wall_s, as_json)
+    return outcomes
+
+
+def _print_summary(outcomes: list, wall_s: float, as_json: bool) -> None:
+    done = [o for o in outcomes if o.action in ("indexed", "reindexed")]
+    media_s = sum(o.duration_s for o in done)
+    counts: dict[str, int] = {}
+    for outcome in done:
+        for key, value in outcome.counts.items():
+            counts[key] = counts.get(key, 0) + value
+    summary = {
+        "indexed": len(done),
+        "skipped": sum(1 for o in outcomes if o.action == "skipped"),
+        "failed": sum(1 for o in outcomes if o.action == "failed"),
+        "media_s": round(media_s, 2),
+        "segments": counts,
+        "wall_s": round(wall_s, 2),
+        "x_realtime": round(media_s / wall_s, 2) if wall_s > 0 and media_s > 0 else 0.0,
+        "videos": [o.model_dump() for o in outcomes],
+    }
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    segs = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+    print(
+        f"indexed {summary['indexed']}, skipped {summary['skipped']}, failed {summary['failed']} | "
+        f"media {_fmt_duration(media_s)} | segments: {segs} | wall {wall_s:.1f} s"
+        + (f" | {summary['x_realtime']}x real time" if summary["x_realtime"] else "")
+    )
+
+
+def _hand_to_server(settings: Settings, files: list[Path]) -> int:
+    server = running_server(settings)
+    if server is None:
+        raise ConflictError(
+            f"another SceneSpark process is writing the index in {settings.home}",
+            hint="wait for it to finish",
+        )
+    import httpx
+
+    failures = 0
+    for path in files:
+        try:
+            response = httpx.post(
+                f"{server.url}/api/v1/videos", json={"path": str(path.resolve())}, timeout=30.0
+            )
+        except httpx.HTTPError as exc:
+            raise ConflictError(
+                f"a SceneSpark server owns the index but did not answer at {server.url}: {exc}"
+            ) from exc
+        if response.status_code == 202:
+            job = response.json().get("job", {})
+            print(f"{path.name}: handed to the running server (job {job.get('request_id', '?')})")
+        else:
+            failures += 1
+            detail = _problem_detail(response)
+            print(f"scenespark: {path}: the running server refused it: {detail}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _problem_detail(response) -> str:
+    try:
+        body = response.json()
+        return str(body.get("detail") or body.get("title") or response.status_code)
+    except ValueError:
+        return f"HTTP {response.status_code}"
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from indexer.service import IndexService
+    from scenespark.engine import Engine
+
+    settings = get_settings()
+    with WriterLock(settings, role="index"):
+        engine = Engine(settings)
+        service = IndexService(engine)
+        modalities = [Modality(m) for m in args.modalities] if args.modalities else None
+        started = time.perf_counter()
+        with ProgressDisplay() as display:
+            seen: set[str] = set()
+
+            def report(key: str, fraction: float, stage: str) -> None:
+                if key not in seen:
+                    seen.add(key)
+                    display.add(key, key)
+                display.update(key, fraction, stage)
+
+            outcomes = service.rebuild(
+                args.videos, modalities, everything=args.all, on_progress=report
+            )
+        for outcome in outcomes:
+            if outcome.action == "failed":
+                print(f"scenespark: {outcome.path}: {outcome.message}", file=sys.stderr)
+        _print_summary(outcomes, time.perf_counter() - started, args.json)
+    return 1 if any(o.action == "failed" for o in outcomes) else 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from indexer.service import IndexService
+    from scenespark.engine import Engine
+
+    settings = get_settings()
+    with WriterLock(settings, role="index"):
+        service = IndexService(Engine(settings))
+        failures = 0
+        for target in args.targets:
+            try:
+                video_id = service.resolve_target(target)
+                service.remove(video_id)
+                print(f"removed {video_id} ({target})")
+            except SceneSparkError as exc:
+                failures += 1
+                print(f"scenespark: {exc.one_line()}", file=sys.stderr)
+    return 3 if failures else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from indexer.service import IndexService
+    from scenespark.engine import Engine
+
+    status = IndexService(Engine(get_settings())).library_status()
+    if args.json:
+        print(json.dumps(status, indent=2, default=str))
+        return 0
+    print(f"data dir: {status['home']}")
+    print(f"vector store: {status['store']}")
+    print(f"videos: {status['video_count']}, {_fmt_duration(status['duration_s'])} of media")
+    segs = ", ".join(f"{k} {v}" for k, v in sorted(status["segments"].items())) or "none"
+    print(f"segments: {segs}")
+    for video in status["videos"]:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(video.get("counts", {}).items()))
+        line = (
+            f"  {video['video_id']}  {video['status']:<8} {_fmt_duration(video['duration_s'])}  "
+            f"{Path(video['path']).name}  [{counts}]"
+        )
+        if video.get("error"):
+            line += f"  error: {video['error']}"
+        print(line)
+    print("models:")
+    for model in status["models"]:
+        flag = "" if model.get("available", True) else "  (UNAVAILABLE)"
+        print(f"  {model['modality']:<7} {model['backend']}: {model['name']}{flag}")
+        if model.get("reason"):
+            print(f"          {model['reason']}")
+    return 0

@@ -1,0 +1,368 @@
+"""Indexing videos into the stores: the orchestration behind ``scenespark index`` and the API.
+
+A video's modalities are indexed as *runs*: vectors are written under a new run id, then the run
+is committed in the catalog in one transaction, and only then are the superseded vectors
+deleted. A crash at any point leaves the previous index searchable; a rerun finishes the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from indexer import stages
+from indexer.signature import model_signatures
+from scenespark.engine import CLIP_SPACE, Engine
+from scenespark.errors import MediaError, NotFoundError, SceneSparkError
+from scenespark.media.probe import probe_media
+from scenespark.types import ALL_MODALITIES, Modality, Segment, Video, VideoStatus, utc_now
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+# share of a video's progress bar per stage (speech overlaps the frame scan)
+_SCAN_SHARE = 0.8
+
+
+class IndexOutcome(BaseModel):
+    path: str
+    video_id: str = ""
+    action: Literal["indexed", "reindexed", "skipped", "failed", "removed"]
+    message: str = ""
+    duration_s: float = 0.0
+    wall_s: float = 0.0
+    counts: dict[str, int] = Field(default_factory=dict)
+    stage_s: dict[str, float] = Field(default_factory=dict)
+    modalities: list[str] = Field(default_factory=list)
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
+def _noop(_fraction: float, _message: str) -> None:
+    return None
+
+
+class IndexService:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._video_locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    # --- public API ----------------------------------------------------------------------
+    def index_file(
+        self,
+        path: Path,
+        *,
+        force: bool = False,
+        modalities: Sequence[Modality] | None = None,
+        on_progress: Progress | None = None,
+    ) -> IndexOutcome:
+        """Index one file; never raises for a bad file (the outcome says what went wrong)."""
+        progress = on_progress or _noop
+        started = time.perf_counter()
+        try:
+            info = probe_media(Path(path))
+        except SceneSparkError as exc:
+            return IndexOutcome(path=str(path), action="failed", message=exc.one_line())
+        video_id = info.video_id
+        with self._lock_for(video_id):
+            try:
+                return self._index_probed(info, force, modalities, progress, started)
+            except SceneSparkError as exc:
+                self._mark_failed(video_id, exc.one_line())
+                return IndexOutcome(
+                    path=info.path, video_id=video_id, action="failed", message=exc.one_line()
+                )
+
+    def rebuild(
+        self,
+        video_ids: Sequence[str] | None = None,
+        modalities: Sequence[Modality] | None = None,
+        *,
+        everything: bool = False,
+        on_progress: Callable[[str, float, str], None] | None = None,
+    ) -> list[IndexOutcome]:
+        """Re-index stale modalities (model changed, failed) or the chosen ones."""
+        catalog = self.engine.catalog
+        videos = [catalog.get_video(v) for v in video_ids] if video_ids else catalog.list_videos()
+        outcomes = []
+        for wanted, video in zip(video_ids or [v.video_id for v in videos], videos, strict=True):
+            if video is None:
+                raise NotFoundError(f"no indexed video with id {wanted!r}")
+            chosen = list(ALL_MODALITIES) if everything else (list(modalities) if modalities else None)
+            if chosen is None:
+                chosen = self.stale_modalities(video)
+            if not chosen:
+                outcomes.append(
+                    IndexOutcome(path=video.path, video_id=video.video_id, action="skipped",
+                                 message="up to date")
+                )
+                continue
+            reporter = _bind(on_progress, video.video_id)
+            outcomes.append(self._reindex(video, chosen, reporter))
+        self.purge_orphans()
+        return outcomes
+
+    def remove(self, video_id: str) -> None:
+        catalog = self.engine.catalog
+        if catalog.get_video(video_id) is None:
+            raise NotFoundError(f"no indexed video with id {video_id!r}")
+        with self._lock_for(video_id):
+            run_ids = catalog.delete_video(video_id)
+            self._delete_vectors(run_ids)
+            _remove_tree(self.engine.settings.media_dir / "thumbs" / video_id)
+
+    def resolve_target(self, target: str) -> str:
+        """A video id, or the path of an indexed file, to its video id."""
+        catalog = self.engine.catalog
+        if catalog.get_video(target) is not None:
+            return target
+        candidate = Path(target).expanduser()
+        for key in {str(candidate.absolute()), str(candidate.resolve()), target}:
+            video = catalog.find_video_by_path(key)
+            if video is not None:
+                return video.video_id
+        raise NotFoundError(f"no indexed video with id or path {target!r}")
+
+    def stale_modalities(self, video: Video) -> list[Modality]:
+        current = model_signatures(self.engine)
+        stale = []
+        for modality in ALL_MODALITIES:
+            if video.models.get(modality.value) != current.get(modality.value):
+                stale.append(modality)
+        return stale
+
+    def purge_orphans(self, older_than_s: float = 0.0) -> int:
+        """Delete vectors of runs that are not active (crashed, failed or superseded)."""
+        stale = self.engine.catalog.stale_runs(older_than_s=older_than_s)
+        self._delete_vectors([run_id for _video, run_id in stale])
+        for _video, run_id in stale:
+            self.engine.catalog.mark_run_purged(run_id)
+        return len(stale)
+
+    def library_status(self) -> dict:
+        catalog = self.engine.catalog
+        videos = catalog.list_videos()
+        return {
+            "home": str(self.engine.settings.home),
+            "store": self.engine.settings.chroma_url or f"embedded:{self.engine.settings.chroma_dir}",
+            "videos": [v.model_dump(mode="json", exclude={"shots"}) for v in videos],
+            "video_count": len(videos),
+            "duration_s": round(sum(v.duration_s for v in videos), 2),
+            "segments": catalog.count_segments(),
+            "models": [m.model_dump(mode="json") for m in self.engine.models.describe()],
+        }
+
+    # --- internals -----------------------------------------------------------------------
+    def _index_probed(self, info, force, modalities, progress: Progress, started: float) -> IndexOutcome:
+        catalog = self.engine.catalog
+        video_id = info.video_id
+        existing = catalog.get_video(video_id)
+        previous_same_path = catalog.find_video_by_path(info.path)
+        if existing is not None and existing.status == VideoStatus.READY and not force:
+            chosen = list(modalities) if modalities else self.stale_modalities(existing)
+            if not chosen:
+                if existing.path != info.path:
+                    existing.path = info.path
+                    catalog.upsert_video(existing)
+                return IndexOutcome(
+                    path=info.path, video_id=video_id, action="skipped",
+                    message="unchanged (same content hash and models)",
+                    duration_s=info.duration_s, counts=existing.counts,
+                )
+            outcome = self._reindex(existing, chosen, progress)
+            return outcome
+        video = existing or Video(video_id=video_id, path=info.path)
+        video.path = info.path
+        video.title = Path(info.path).stem
+        video.duration_s = info.duration_s
+        video.fps = info.fps
+        video.width, video.height = info.width, info.height
+        video.has_audio = info.has_audio
+        video.content_sha256 = info.content_sha256
+        video.size_bytes = info.size_bytes
+        if existing is None or existing.status != VideoStatus.READY:
+            video.status = VideoStatus.INDEXING
+        video.error = ""
+        catalog.upsert_video(video)
+        outcome = self._run(video, list(modalities or ALL_MODALITIES), progress, started, info)
+        if previous_same_path is not None and previous_same_path.video_id != video_id:
+            self.remove(previous_same_path.video_id)
+            outcome.action = "reindexed"
+            outcome.message = f"the file changed; replaced {previous_same_path.video_id}"
+        return outcome
+
+    def _reindex(self, video: Video, modalities: list[Modality], progress: Progress) -> IndexOutcome:
+        try:
+            info = probe_media(Path(video.path))
+        except MediaError as exc:
+            return IndexOutcome(path=video.path, video_id=video.video_id, action="failed",
+                                message=exc.one_line())
+        if info.video_id != video.video_id:
+            return IndexOutcome(path=video.path, video_id=video.video_id, action="failed",
+                                message="the file changed since it was indexed: run `index add` on it")
+        outcome = self._run(video, modalities, progress, time.perf_counter(), info)
+        outcome.action = "reindexed"
+        return outcome
+
+    def _run(self, video: Video, modalities: list[Modality], progress: Progress,
+             started: float, info) -> IndexOutcome:
+        engine = self.engine
+        stage_s: dict[str, float] = {}
+        need_frames = Modality.VISUAL in modalities or Modality.OCR in modalities or not video.shots
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech") as pool:
+            speech_future: Future | None = None
+            if Modality.SPEECH in modalities:
+                speech_future = pool.submit(_timed, stages.speech_stage, engine, info, video.video_id)
+            frames = None
+            if need_frames:
+                t0 = time.perf_counter()
+                frames = stages.frames_stage(
+                    engine, info, video.video_id, modalities,
+                    lambda f, m: progress(_SCAN_SHARE * f, m),
+                )
+                stage_s["frames"] = round(time.perf_counter() - t0, 3)
+                video.shots = frames.shots
+            speech = None
+            if speech_future is not None:
+                progress(_SCAN_SHARE, "transcribing speech")
+                speech, stage_s["speech"] = speech_future.result()
+        segments: dict[Modality, list[Segment]] = {}
+        sources: dict[str, str] = {}
+        if speech is not None:
+            segments[Modality.SPEECH] = speech.segments
+            sources["speech"] = speech.source
+        if frames is not None:
+            if Modality.OCR in modalities:
+                segments[Modality.OCR] = frames.ocr
+                sources["ocr"] = model_signatures(engine)["ocr"]
+            if Modality.VISUAL in modalities:
+                segments[Modality.VISUAL] = frames.visual
+                sources["visual"] = frames.visual_source
+        for segs in segments.values():
+            stages.assign_shots(segs, video.shots)
+        t0 = time.perf_counter()
+        progress(0.9, "embedding and storing")
+        self._store(video, segments, frames, modalities)
+        stage_s["embed_store"] = round(time.perf_counter() - t0, 3)
+        video = engine.catalog.get_video(video.video_id) or video
+        video.status = VideoStatus.READY
+        video.error = ""
+        video.indexed_at = utc_now()
+        video.shots = frames.shots if frames is not None else video.shots
+        signatures = model_signatures(engine)
+        for modality in modalities:
+            video.models[modality.value] = signatures[modality.value]
+        thumbs = [s.thumbnail for s in segments.get(Modality.VISUAL, []) if s.thumbnail]
+        if thumbs:
+            video.thumbnail = thumbs[min(1, len(thumbs) - 1)]
+        engine.catalog.upsert_video(video)
+        progress(1.0, "done")
+        return IndexOutcome(
+            path=video.path, video_id=video.video_id, action="indexed",
+            duration_s=video.duration_s, wall_s=round(time.perf_counter() - started, 3),
+            counts={m.value: len(s) for m, s in segments.items()}, stage_s=stage_s,
+            modalities=[m.value for m in modalities], sources=sources,
+        )
+
+    def _store(self, video: Video, segments: dict[Modality, list[Segment]], frames, modalities) -> None:
+        engine = self.engine
+        catalog = engine.catalog
+        signatures = model_signatures(engine)
+        text_space = engine.text_space()
+        clip_space = engine.clip_space() if Modality.VISUAL in segments else None
+        superseded: list[str] = []
+        for modality, segs in segments.items():
+            run_id = catalog.begin_run(video.video_id, modality, {modality.value: signatures[modality.value]})
+            try:
+                ids = [f"{run_id}:{i}" for i in range(len(segs))]
+                if modality == Modality.VISUAL and clip_space is not None and frames is not None:
+                    vectors = np.vstack(frames.clip_vectors) if frames.clip_vectors else None
+                    space = clip_space
+                else:
+                    vectors = stages.embed_texts(engine, segs)
+                    space = text_space
+                if segs and vectors is not None:
+                    engine.vectors.add(space, _records(ids, vectors, segs, run_id))
+                old = catalog.commit_run(video.video_id, modality, run_id, segs)
+            except BaseException as exc:
+                catalog.fail_run(run_id, str(exc)[:500])
+                raise
+            if old:
+                superseded.append(old)
+        self._delete_vectors(superseded)
+        for run_id in superseded:
+            catalog.mark_run_purged(run_id)
+
+    def _delete_vectors(self, run_ids: Sequence[str]) -> None:
+        if not run_ids:
+            return
+        vectors = self.engine.vectors
+        for space in vectors.spaces():
+            vectors.delete_runs(space, list(run_ids))
+
+    def _mark_failed(self, video_id: str, message: str) -> None:
+        video = self.engine.catalog.get_video(video_id)
+        if video is None:
+            return
+        if self.engine.catalog.count_segments(video_id):
+            video.error = message  # the previous index stays usable
+            self.engine.catalog.upsert_video(video)
+        else:
+            self.engine.catalog.set_video_status(video_id, VideoStatus.FAILED, message)
+
+    def _lock_for(self, video_id: str) -> threading.Lock:
+        with self._guard:
+            return self._video_locks.setdefault(video_id, threading.Lock())
+
+
+def _records(ids: list[str], vectors: np.ndarray, segs: list[Segment], run_id: str) -> list:
+    from scenespark.store.vectors import VectorRecord
+
+    records = []
+    for seg_id, vector, seg in zip(ids, vectors, segs, strict=True):
+        records.append(
+            VectorRecord(
+                id=seg_id,
+                vector=vector,
+                text=seg.text,
+                metadata={
+                    "video_id": seg.video_id,
+                    "modality": seg.modality.value,
+                    "run_id": run_id,
+                    "start_s": float(seg.start_s),
+                    "end_s": float(seg.end_s),
+                    "shot_id": int(seg.shot_id),
+                    "frame_time_s": float(seg.frame_time_s if seg.frame_time_s is not None else -1.0),
+                },
+            )
+        )
+    return records
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    result = fn(*args)
+    return result, round(time.perf_counter() - t0, 3)
+
+
+def _bind(callback: Callable[[str, float, str], None] | None, key: str) -> Progress:
+    if callback is None:
+        return _noop
+    return lambda fraction, message: callback(key, fraction, message)
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+_ = CLIP_SPACE

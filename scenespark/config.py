@@ -1,0 +1,170 @@
+"""One typed settings object, read from ``SCENESPARK_*`` environment variables.
+
+Every knob of SceneSpark lives here; nothing else reads the environment for configuration.
+Empty model names mean "the model bundled in an installed package" (see ``scenespark.models``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from scenespark.errors import ConfigError
+
+
+def _default_home() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "scenespark"
+
+
+class Settings(BaseSettings):
+    """SceneSpark configuration. Field ``foo`` is read from ``SCENESPARK_FOO``."""
+
+    model_config = SettingsConfigDict(env_prefix="SCENESPARK_", extra="ignore", frozen=True)
+
+    # --- storage -------------------------------------------------------------------------
+    home: Path = Field(default_factory=_default_home, description="Data dir: chroma/, catalog.db, media/")
+    chroma_url: str = Field("", description="Chroma server URL; empty = embedded store in home/chroma")
+    library_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Folders the HTTP API may index from (os.pathsep, comma or JSON list)",
+    )
+
+    # --- models per modality -------------------------------------------------------------
+    text_model: str = Field("", description="sentence-transformers name or path; empty = bundled all-MiniLM-L6-v2")
+    speech_model: str = Field("", description="faster-whisper size/name or path; empty = bundled default")
+    speech_language: str = Field("", description="ISO code (e.g. 'en'); empty = auto-detect")
+    speech_beam_size: int = Field(1, ge=1, le=10)
+    ocr_model: str = Field("rapidocr", description="'rapidocr' (bundled) or 'none' to disable OCR")
+    ocr_min_confidence: float = Field(0.6, ge=0.0, le=1.0)
+    visual_backend: Literal["auto", "clip", "tagger", "none"] = Field(
+        "auto", description="auto = CLIP when clip_pretrained is set, else the image tagger"
+    )
+    clip_model: str = Field("ViT-B-32", description="open_clip architecture")
+    clip_pretrained: str = Field("", description="local checkpoint path (or hub tag when online)")
+    tagger_model: str = Field("", description="timm checkpoint path; empty = bundled efficientnet-lite0")
+    use_sidecar_subtitles: bool = Field(True, description="use video.srt / video.vtt when present")
+
+    # --- indexing ------------------------------------------------------------------------
+    frame_interval_s: float = Field(2.0, gt=0.0, description="sample a frame at least this often")
+    ocr_interval_s: float = Field(1.0, gt=0.0, description="OCR candidate frame spacing")
+    frame_reader: Literal["pyav", "decord"] = Field("pyav", description="video decoder for frames")
+    workers: int = Field(1, ge=1, le=16, description="videos indexed concurrently")
+    model_threads: int = Field(0, ge=0, description="threads per model; 0 = cores / workers")
+    thumbnail_max_side: int = Field(320, ge=64, le=1280)
+
+    # --- search --------------------------------------------------------------------------
+    search_min_score: float = Field(0.35, ge=0.0, le=1.0, description="hits below are dropped")
+
+    # --- highlights / LLM ----------------------------------------------------------------
+    llm_base_url: str = Field("", description="OpenAI-compatible endpoint; empty = offline planner")
+    llm_api_key: str = Field("", description="API key for the endpoint")
+    llm_model: str = Field("gpt-4o-mini", description="model name sent to the endpoint")
+    llm_timeout_s: float = Field(60.0, gt=0.0)
+    llm_retries: int = Field(1, ge=0, le=5)
+    render_timeout_s: float = Field(600.0, gt=0.0)
+    highlight_workers: int = Field(1, ge=1, le=8)
+
+    # --- server --------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_upload_mb: int = Field(2048, ge=1)
+
+    @field_validator("library_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return []
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"SCENESPARK_LIBRARY_ROOTS is not a JSON list: {exc}") from exc
+            sep = os.pathsep if os.pathsep in text else ","
+            return [part.strip() for part in text.split(sep) if part.strip()]
+        return value
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    # --- derived paths -------------------------------------------------------------------
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.home / "catalog.db"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.home / "media"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url.strip())
+
+    def resolved_roots(self) -> list[Path]:
+        return [Path(root).expanduser().resolve() for root in self.library_roots]
+
+    def threads_per_model(self) -> int:
+        if self.model_threads:
+            return self.model_threads
+        cores = os.cpu_count() or 1
+        return max(1, cores // self.workers)
+
+    def ensure_dirs(self) -> None:
+        for path in (self.home, self.media_dir, self.models_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; invalid values become a one-line ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except Exception as exc:  # pydantic ValidationError or a bad env value
+        first = str(exc).splitlines()
+        detail = " ".join(first[:3]) if first else repr(exc)
+        raise ConfigError(f"invalid SCENESPARK_* setting: {detail}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def apply_offline_env() -> None:
+    """Environment every process sets before importing model libraries (DESIGN.md §10)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        try:
+            import importlib.util
+
+            spec = importlib.util.find_spec("llama_index.core")
+            if spec and spec.origin:
+                cache = Path(spec.origin).parent / "_static" / "tiktoken_cache"
+                if cache.is_dir():
+                    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+        except (ImportError, ValueError):
+            pass

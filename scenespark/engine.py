@@ -1,0 +1,73 @@
+"""The Engine: the stores and models one process holds, opened once and shared.
+
+The server and the CLI build one Engine; search, indexing and highlights take it. Heavy pieces
+(models, Chroma) open lazily on first use, so ``index status`` never loads torch.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from scenespark.config import Settings, apply_offline_env
+
+if TYPE_CHECKING:
+    from scenespark.models.registry import ModelRegistry
+    from scenespark.store.catalog import Catalog
+    from scenespark.store.keyword import KeywordCache
+    from scenespark.store.vectors import VectorStore
+
+TEXT_SPACE = "text"
+CLIP_SPACE = "clip"
+
+
+class Engine:
+    def __init__(self, settings: Settings) -> None:
+        apply_offline_env()
+        settings.ensure_dirs()
+        self.settings = settings
+        self._lock = threading.RLock()
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        from scenespark.store.catalog import Catalog
+
+        return Catalog(self.settings.catalog_path)
+
+    @cached_property
+    def models(self) -> ModelRegistry:
+        from scenespark.models.registry import ModelRegistry
+
+        return ModelRegistry(self.settings)
+
+    @cached_property
+    def vectors(self) -> VectorStore:
+        from scenespark.store.vectors import VectorStore
+
+        with self._lock:
+            return VectorStore(self.settings)
+
+    @cached_property
+    def keywords(self) -> KeywordCache:
+        from scenespark.store.keyword import KeywordCache
+
+        return KeywordCache(self.catalog)
+
+    def text_space(self) -> str:
+        """Open (or create) the text embedding space for the configured text model."""
+        embedder = self.models.text()
+        self.vectors.open_space(TEXT_SPACE, embedder.info.name, embedder.dimension)
+        return TEXT_SPACE
+
+    def clip_space(self) -> str | None:
+        encoder = self.models.visual()
+        if encoder is None or encoder.kind != "clip":
+            return None
+        dim = int(encoder.info.dimension or 0)
+        self.vectors.open_space(CLIP_SPACE, encoder.info.name, dim)
+        return CLIP_SPACE
+
+    def close(self) -> None:
+        if "vectors" in self.__dict__:
+            self.vectors.close()

@@ -1,0 +1,116 @@
+"""The SceneSpark error hierarchy.
+
+Every error a user can cause or meet derives from :class:`SceneSparkError`. Each class carries the
+HTTP status and a short title, so the CLI (one line, exit code != 0) and the server (problem+json)
+map them in exactly one place each: ``server.cli`` and ``server.problems``.
+"""
+
+from __future__ import annotations
+
+
+class SceneSparkError(Exception):
+    """Base class. ``str(err)`` is the one-line message shown to the user."""
+
+    status: int = 500
+    title: str = "SceneSpark error"
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        text = " ".join(self.message.split())
+        if self.hint:
+            text = f"{text} ({' '.join(self.hint.split())})"
+        return text
+
+
+class InvalidInputError(SceneSparkError):
+    """The request or argument is malformed (bad query, bad parameter)."""
+
+    status = 400
+    title = "Invalid input"
+    exit_code = 2
+
+
+class ValidationFailedError(InvalidInputError):
+    """Well-formed but semantically impossible (e.g. min_clip_s > max_clip_s)."""
+
+    status = 422
+    title = "Unprocessable request"
+
+
+class NotFoundError(SceneSparkError):
+    status = 404
+    title = "Not found"
+    exit_code = 3
+
+
+class PathNotAllowedError(SceneSparkError):
+    """A path resolves outside the configured library roots (traversal, symlink escape)."""
+
+    status = 403
+    title = "Path not allowed"
+    exit_code = 2
+
+
+class PayloadTooLargeError(SceneSparkError):
+    status = 413
+    title = "Payload too large"
+    exit_code = 2
+
+
+class MediaError(SceneSparkError):
+    """A file is not a readable video (corrupt, truncated, empty, audio-only, ...)."""
+
+    status = 422
+    title = "Unreadable media"
+    exit_code = 4
+
+
+class ConflictError(SceneSparkError):
+    """The store is owned by another process, or the resource is in a conflicting state."""
+
+    status = 409
+    title = "Conflict"
+    exit_code = 5
+
+
+class ModelUnavailableError(SceneSparkError):
+    """A configured or bundled model cannot be found or loaded."""
+
+    status = 503
+    title = "Model unavailable"
+    exit_code = 6
+
+
+class StoreError(SceneSparkError):
+    """The vector store or catalog failed (or an embedding space mismatch was refused)."""
+
+    status = 503
+    title = "Store error"
+    exit_code = 7
+
+
+class RenderError(SceneSparkError):
+    """ffmpeg failed to render a clip or reel; the message carries its last stderr lines."""
+
+    status = 500
+    title = "Render failed"
+    exit_code = 8
+
+
+class LLMError(SceneSparkError):
+    """The LLM endpoint failed or returned unusable output (callers fall back, never crash)."""
+
+    status = 502
+    title = "LLM endpoint error"
+    exit_code = 9
+
+
+class ConfigError(SceneSparkError):
+    status = 500
+    title = "Configuration error"
+    exit_code = 2

@@ -1,0 +1,167 @@
+"""Turning scored evidence segments into fused, snapped time spans (DESIGN.md §6).
+
+Pure functions on plain data, so the rules are unit-testable without models or stores:
+
+1. each piece of evidence (a segment with a calibrated 0..1 score) gets a time span: speech and
+   OCR keep their own span; a visual frame stands for its shot when the shot is short, else for a
+   window around the frame;
+2. spans are seeded strongest first; weaker evidence joins a span it overlaps, so one strong
+   sentence plus the frames and on-screen text around it become one hit;
+3. per span, each modality contributes its best score and the modalities are fused with a
+   noisy-OR (agreement between modalities raises confidence; one modality alone keeps its score);
+4. span edges snap to nearby shot cuts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scenespark.types import Modality, Segment, Shot
+
+MAX_VISUAL_SHOT_S = 30.0  # a visual match stands for its whole shot when the shot is this short
+VISUAL_WINDOW_S = 3.0  # else: this much around the matching frame
+JOIN_GAP_S = 0.3  # evidence closer than this to a span joins it
+SNAP_TO_CUT_S = 0.6  # span edges this close to a shot cut move onto it
+
+
+@dataclass(frozen=True)
+class ScoredEvidence:
+    segment_id: str
+    segment: Segment
+    score: float  # calibrated 0..1
+    signal: str  # "dense", "keyword", "clip" (the strongest signal for this segment)
+
+
+@dataclass
+class Span:
+    video_id: str
+    start_s: float
+    end_s: float
+    best: float = 0.0
+    evidence: list[ScoredEvidence] = field(default_factory=list)
+
+    def modality_scores(self) -> dict[str, float]:
+        scores: dict[str, float] = {}
+        for item in self.evidence:
+            key = item.segment.modality.value
+            scores[key] = max(scores.get(key, 0.0), item.score)
+        return scores
+
+    def fused_score(self) -> float:
+        miss = 1.0
+        for value in self.modality_scores().values():
+            miss *= 1.0 - min(max(value, 0.0), 1.0)
+        return round(1.0 - miss, 4)
+
+    def shot_ids(self) -> list[int]:
+        return sorted({e.segment.shot_id for e in self.evidence if e.segment.shot_id >= 0})
+
+
+def calibrate(similarity: float, low: float, high: float) -> float:
+    """Map a raw similarity onto 0..1 linearly between ``low`` (=0) and ``high`` (=1)."""
+    if high <= low:
+        return 0.0
+    return min(1.0, max(0.0, (similarity - low) / (high - low)))
+
+
+def evidence_span(segment: Segment, shots: list[Shot]) -> tuple[float, float]:
+    if segment.modality != Modality.VISUAL:
+        return segment.start_s, max(segment.end_s, segment.start_s + 0.04)
+    frame_s = segment.frame_time_s if segment.frame_time_s is not None else segment.start_s
+    shot = _shot_at(shots, segment.shot_id, frame_s)
+    if shot is not None and shot.duration_s <= MAX_VISUAL_SHOT_S:
+        return shot.start_s, shot.end_s
+    lo = frame_s - VISUAL_WINDOW_S
+    hi = frame_s + VISUAL_WINDOW_S
+    if shot is not None:
+        lo, hi = max(lo, shot.start_s), min(hi, shot.end_s)
+    return max(0.0, lo), hi
+
+
+def _shot_at(shots: list[Shot], shot_id: int, time_s: float) -> Shot | None:
+    if 0 <= shot_id < len(shots) and shots[shot_id].shot_id == shot_id:
+        return shots[shot_id]
+    for shot in shots:
+        if shot.start_s <= time_s < shot.end_s:
+            return shot
+    return None
+
+
+def build_spans(
+    evidence: list[ScoredEvidence],
+    shots_by_video: dict[str, list[Shot]],
+    *,
+    join_floor: float,
+) -> list[Span]:
+    """Group evidence into spans, strongest first. Evidence below ``join_floor`` is ignored."""
+    ordered = sorted(
+        (e for e in evidence if e.score >= join_floor),
+        key=lambda e: (-e.score, e.segment.video_id, e.segment.start_s),
+    )
+    spans_by_video: dict[str, list[Span]] = {}
+    for item in ordered:
+        video_id = item.segment.video_id
+        start_s, end_s = evidence_span(item.segment, shots_by_video.get(video_id, []))
+        spans = spans_by_video.setdefault(video_id, [])
+        target = _joinable(spans, start_s, end_s, item.score)
+        if target is None:
+            spans.append(Span(video_id, start_s, end_s, item.score, [item]))
+            continue
+        target.start_s = min(target.start_s, start_s)
+        target.end_s = max(target.end_s, end_s)
+        target.evidence.append(item)
+        _absorb_overlaps(spans, target)
+    result = [span for spans in spans_by_video.values() for span in spans]
+    for span in result:
+        snap_to_cuts(span, shots_by_video.get(span.video_id, []))
+    return result
+
+
+def _joinable(spans: list[Span], start_s: float, end_s: float, score: float) -> Span | None:
+    best: Span | None = None
+    best_overlap = -1.0
+    for span in spans:
+        overlap = min(span.end_s, end_s) - max(span.start_s, start_s)
+        if overlap < -JOIN_GAP_S:
+            continue
+        # a weak item touching a strong span must not stretch it far beyond its own extent
+        if overlap <= 0 and score < 0.5 * span.best:
+            continue
+        if overlap > best_overlap:
+            best, best_overlap = span, overlap
+    return best
+
+
+def _absorb_overlaps(spans: list[Span], grown: Span) -> None:
+    for other in list(spans):
+        if other is grown:
+            continue
+        if min(other.end_s, grown.end_s) - max(other.start_s, grown.start_s) > 0:
+            grown.start_s = min(grown.start_s, other.start_s)
+            grown.end_s = max(grown.end_s, other.end_s)
+            grown.evidence.extend(other.evidence)
+            grown.best = max(grown.best, other.best)
+            spans.remove(other)
+
+
+def snap_to_cuts(span: Span, shots: list[Shot]) -> None:
+    """Move span edges onto shot cuts within SNAP_TO_CUT_S (never past the evidence core)."""
+    if not shots:
+        return
+    cuts = sorted({s.start_s for s in shots} | {shots[-1].end_s})
+    for cut in cuts:
+        if abs(span.start_s - cut) <= SNAP_TO_CUT_S and cut < span.end_s:
+            span.start_s = cut
+            break
+    for cut in reversed(cuts):
+        if abs(span.end_s - cut) <= SNAP_TO_CUT_S and cut > span.start_s:
+            span.end_s = cut
+            break
+
+
+def confidence_label(score: float) -> str:
+    if score >= 0.75:
+        return "high"
+    if score >= 0.5:
+        return "medium"
+    return "low"

@@ -1,0 +1,240 @@
+"""Hybrid search across the library (DESIGN.md §6).
+
+Per modality, dense retrieval through the vector store (text embeddings for speech, OCR and
+tagger labels; CLIP text→image when CLIP weights are configured) plus a BM25 keyword signal for
+names, numbers and on-screen strings. Scores are calibrated to 0..1 per signal, so one threshold
+means the same thing for every query: a query that matches nothing returns nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from scenespark.engine import CLIP_SPACE, TEXT_SPACE, Engine
+from scenespark.errors import InvalidInputError
+from scenespark.fusion import (
+    ScoredEvidence,
+    Span,
+    build_spans,
+    calibrate,
+    confidence_label,
+)
+from scenespark.types import (
+    ALL_MODALITIES,
+    Evidence,
+    Hit,
+    Modality,
+    SearchRequest,
+    SearchResponse,
+    Segment,
+    Shot,
+    Video,
+    VideoHits,
+)
+
+# Calibration of raw similarities onto 0..1 (0 = unrelated, 1 = certain). Set from how these
+# model families behave in general (sentence-transformers MiniLM cosine: unrelated < 0.2,
+# paraphrase > 0.6; CLIP text-image cosine: unrelated < 0.18, strong match > 0.30).
+TEXT_SIM_RANGE = (0.20, 0.62)
+LABEL_SIM_RANGE = (0.25, 0.65)  # tagger labels are terse: demand a bit more
+CLIP_SIM_RANGE = (0.18, 0.32)
+KEYWORD_WEIGHT = 0.9  # an exact match of every query term is strong, not certain
+FETCH_FACTOR = 8
+MIN_FETCH = 60
+
+
+def media_url(relpath: str) -> str:
+    return f"/media/files/{relpath}" if relpath else ""
+
+
+def video_url(video_id: str) -> str:
+    return f"/media/videos/{video_id}"
+
+
+class SearchEngine:
+    """Stateless over an Engine; safe to call from several threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        query = " ".join(request.query.split())
+        if not query:
+            raise InvalidInputError("the query is empty")
+        settings = self.engine.settings
+        min_score = settings.search_min_score if request.min_score is None else request.min_score
+        modalities = list(request.modalities or ALL_MODALITIES)
+        evidence = self.collect_evidence(query, request, modalities)
+        videos = self._videos({e.segment.video_id for e in evidence})
+        shots = {vid: v.shots for vid, v in videos.items()}
+        spans = build_spans(evidence, shots, join_floor=0.6 * min_score)
+        spans = [s for s in spans if _in_range(s.start_s, s.end_s, request)]
+        hits = [self._to_hit(span, videos.get(span.video_id)) for span in spans]
+        hits = [h for h in hits if h.score >= min_score]
+        hits.sort(key=lambda h: (-h.score, h.video_id, h.start_s))
+        response = SearchResponse(query=query)
+        if request.group_by == "video":
+            response.videos = _group_by_video(hits, request.top_k)
+            response.results = [h for group in response.videos for h in group.spans]
+        else:
+            response.results = hits[: request.top_k]
+        self._attach_thumbnails(response.results)
+        response.took_ms = round((time.perf_counter() - started) * 1000.0, 2)
+        return response
+
+    # --- evidence ------------------------------------------------------------------------
+    def collect_evidence(
+        self, query: str, request: SearchRequest, modalities: list[Modality]
+    ) -> list[ScoredEvidence]:
+        engine = self.engine
+        catalog = engine.catalog
+        allowed_runs = catalog.active_run_ids()
+        if not allowed_runs:
+            return []
+        fetch_k = max(MIN_FETCH, request.top_k * FETCH_FACTOR)
+        video_ids = request.video_ids or None
+        visual = engine.models.visual() if Modality.VISUAL in modalities else None
+        text_modalities = [m for m in modalities if m != Modality.VISUAL]
+        if visual is not None and visual.kind == "tagger":
+            text_modalities.append(Modality.VISUAL)
+
+        best: dict[str, tuple[float, str]] = {}  # segment id -> (score, signal)
+
+        def offer(segment_id: str, score: float, signal: str) -> None:
+            if score > best.get(segment_id, (0.0, ""))[0]:
+                best[segment_id] = (score, signal)
+
+        metadata: dict[str, dict] = {}
+        if text_modalities:
+            space = engine.text_space()
+            vector = engine.models.text().embed_query(query)
+            for match in engine.vectors.query(
+                space,
+                vector,
+                top_k=fetch_k,
+                modalities=text_modalities,
+                video_ids=video_ids,
+                allowed_run_ids=allowed_runs,
+            ):
+                metadata[match.id] = match.metadata
+                is_label = match.metadata.get("modality") == Modality.VISUAL.value
+                low, high = LABEL_SIM_RANGE if is_label else TEXT_SIM_RANGE
+                offer(match.id, calibrate(match.score, low, high), "dense")
+            keyword_index = engine.keywords.get()
+            for kw in keyword_index.search(
+                query, top_k=fetch_k, modalities=text_modalities, video_ids=video_ids
+            ):
+                offer(kw.segment_id, KEYWORD_WEIGHT * _keyword_strength(kw.score), "keyword")
+        if visual is not None and visual.kind == "clip":
+            space = engine.clip_space()
+            if space is not None:
+                vector = visual.embed_text(query)
+                for match in engine.vectors.query(
+                    CLIP_SPACE,
+                    vector,
+                    top_k=fetch_k,
+                    modalities=[Modality.VISUAL],
+                    video_ids=video_ids,
+                    allowed_run_ids=allowed_runs,
+                ):
+                    offer(match.id, calibrate(match.score, *CLIP_SIM_RANGE), "clip")
+        segments = catalog.get_segments(list(best))
+        return [
+            ScoredEvidence(seg_id, segments[seg_id], score, signal)
+            for seg_id, (score, signal) in best.items()
+            if seg_id in segments and score > 0.0
+        ]
+
+    # --- assembly ------------------------------------------------------------------------
+    def _videos(self, video_ids: Iterable[str]) -> dict[str, Video]:
+        found: dict[str, Video] = {}
+        for video_id in video_ids:
+            video = self.engine.catalog.get_video(video_id)
+            if video is not None:
+                found[video_id] = video
+        return found
+
+    def _to_hit(self, span: Span, video: Video | None) -> Hit:
+        score = span.fused_score()
+        evidence = _evidence_text(span)
+        return Hit(
+            video_id=span.video_id,
+            video_title=(video.title if video else ""),
+            start_s=round(span.start_s, 3),
+            end_s=round(span.end_s, 3),
+            score=score,
+            confidence=confidence_label(score),  # type: ignore[arg-type]
+            modality_scores={k: round(v, 4) for k, v in span.modality_scores().items()},
+            evidence=evidence,
+            shot_ids=span.shot_ids(),
+            clip_url=f"{video_url(span.video_id)}#t={span.start_s:.2f},{span.end_s:.2f}",
+        )
+
+    def _attach_thumbnails(self, hits: list[Hit]) -> None:
+        cache: dict[str, list[Segment]] = {}
+        for hit in hits:
+            if hit.video_id not in cache:
+                cache[hit.video_id] = self.engine.catalog.segments(
+                    hit.video_id, [Modality.VISUAL]
+                )
+            frames = [s for s in cache[hit.video_id] if s.thumbnail]
+            if not frames:
+                continue
+            target = hit.evidence.frame_time_s
+            if target is None:
+                target = (hit.start_s + hit.end_s) / 2.0
+            nearest = min(frames, key=lambda s: abs((s.frame_time_s or s.start_s) - target))
+            hit.thumbnail_url = media_url(nearest.thumbnail)
+
+
+def _keyword_strength(score: float) -> float:
+    """Partial keyword matches (one common word of a long query) count for little."""
+    return score if score >= 0.5 else score * score
+
+
+def _evidence_text(span: Span) -> Evidence:
+    by_modality: dict[Modality, list[ScoredEvidence]] = {}
+    for item in sorted(span.evidence, key=lambda e: -e.score):
+        by_modality.setdefault(item.segment.modality, []).append(item)
+    speech = by_modality.get(Modality.SPEECH, [])
+    ocr = by_modality.get(Modality.OCR, [])
+    visual = by_modality.get(Modality.VISUAL, [])
+    ocr_lines: list[str] = []
+    for item in ocr:
+        if item.segment.text not in ocr_lines:
+            ocr_lines.append(item.segment.text)
+    return Evidence(
+        transcript=" ".join(e.segment.text for e in sorted(speech[:3], key=_start)),
+        ocr_text=" | ".join(ocr_lines[:4]),
+        visual_labels=visual[0].segment.text if visual and visual[0].signal != "clip" else "",
+        frame_time_s=(visual[0].segment.frame_time_s if visual else None),
+    )
+
+
+def _start(item: ScoredEvidence) -> float:
+    return item.segment.start_s
+
+
+def _in_range(start_s: float, end_s: float, request: SearchRequest) -> bool:
+    if request.start_s is not None and end_s < request.start_s:
+        return False
+    return not (request.end_s is not None and start_s > request.end_s)
+
+
+def _group_by_video(hits: list[Hit], top_k: int) -> list[VideoHits]:
+    groups: dict[str, VideoHits] = {}
+    for hit in hits:
+        group = groups.get(hit.video_id)
+        if group is None:
+            group = groups[hit.video_id] = VideoHits(
+                video_id=hit.video_id, video_title=hit.video_title, score=hit.score, spans=[]
+            )
+        group.spans.append(hit)
+    ordered = sorted(groups.values(), key=lambda g: -g.score)
+    return ordered[:top_k]
+
+
+def shots_of(video: Video | None) -> list[Shot]:
+    return list(video.shots) if video else []

