@@ -18,7 +18,7 @@ from scenespark.types import Modality
 
 def _fmt_duration(seconds: float) -> str:
     seconds = max(0.0, seconds)
-    hours, rest = divmod(int(round(seconds)), 3600)
+    hours, rest = divmod(round(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours:d}:{minutes:02d}:{secs:02d}"
 

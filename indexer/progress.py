@@ -51,7 +51,9 @@ class ProgressDisplay:
         with self._lock:
             self._labels[key] = label
             if self._progress is not None:
-                self._tasks[key] = self._progress.add_task("", total=100, label=label, stage="queued")
+                self._tasks[key] = self._progress.add_task(
+                    "", total=100, label=label, stage="queued"
+                )
 
     def update(self, key: str, fraction: float, stage: str) -> None:
         with self._lock:

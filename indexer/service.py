@@ -96,13 +96,19 @@ class IndexService:
         for wanted, video in zip(video_ids or [v.video_id for v in videos], videos, strict=True):
             if video is None:
                 raise NotFoundError(f"no indexed video with id {wanted!r}")
-            chosen = list(ALL_MODALITIES) if everything else (list(modalities) if modalities else None)
+            chosen = (
+                list(ALL_MODALITIES) if everything else (list(modalities) if modalities else None)
+            )
             if chosen is None:
                 chosen = self.stale_modalities(video)
             if not chosen:
                 outcomes.append(
-                    IndexOutcome(path=video.path, video_id=video.video_id, action="skipped",
-                                 message="up to date")
+                    IndexOutcome(
+                        path=video.path,
+                        video_id=video.video_id,
+                        action="skipped",
+                        message="up to date",
+                    )
                 )
                 continue
             reporter = _bind(on_progress, video.video_id)
@@ -152,7 +158,8 @@ class IndexService:
         videos = catalog.list_videos()
         return {
             "home": str(self.engine.settings.home),
-            "store": self.engine.settings.chroma_url or f"embedded:{self.engine.settings.chroma_dir}",
+            "store": self.engine.settings.chroma_url
+            or f"embedded:{self.engine.settings.chroma_dir}",
             "videos": [v.model_dump(mode="json", exclude={"shots"}) for v in videos],
             "video_count": len(videos),
             "duration_s": round(sum(v.duration_s for v in videos), 2),
@@ -161,7 +168,9 @@ class IndexService:
         }
 
     # --- internals -----------------------------------------------------------------------
-    def _index_probed(self, info, force, modalities, progress: Progress, started: float) -> IndexOutcome:
+    def _index_probed(
+        self, info, force, modalities, progress: Progress, started: float
+    ) -> IndexOutcome:
         catalog = self.engine.catalog
         video_id = info.video_id
         existing = catalog.get_video(video_id)
@@ -173,9 +182,12 @@ class IndexService:
                     existing.path = info.path
                     catalog.upsert_video(existing)
                 return IndexOutcome(
-                    path=info.path, video_id=video_id, action="skipped",
+                    path=info.path,
+                    video_id=video_id,
+                    action="skipped",
                     message="unchanged (same content hash and models)",
-                    duration_s=info.duration_s, counts=existing.counts,
+                    duration_s=info.duration_s,
+                    counts=existing.counts,
                 )
             outcome = self._reindex(existing, chosen, progress)
             return outcome
@@ -199,33 +211,46 @@ class IndexService:
             outcome.message = f"the file changed; replaced {previous_same_path.video_id}"
         return outcome
 
-    def _reindex(self, video: Video, modalities: list[Modality], progress: Progress) -> IndexOutcome:
+    def _reindex(
+        self, video: Video, modalities: list[Modality], progress: Progress
+    ) -> IndexOutcome:
         try:
             info = probe_media(Path(video.path))
         except MediaError as exc:
-            return IndexOutcome(path=video.path, video_id=video.video_id, action="failed",
-                                message=exc.one_line())
+            return IndexOutcome(
+                path=video.path, video_id=video.video_id, action="failed", message=exc.one_line()
+            )
         if info.video_id != video.video_id:
-            return IndexOutcome(path=video.path, video_id=video.video_id, action="failed",
-                                message="the file changed since it was indexed: run `index add` on it")
+            return IndexOutcome(
+                path=video.path,
+                video_id=video.video_id,
+                action="failed",
+                message="the file changed since it was indexed: run `index add` on it",
+            )
         outcome = self._run(video, modalities, progress, time.perf_counter(), info)
         outcome.action = "reindexed"
         return outcome
 
-    def _run(self, video: Video, modalities: list[Modality], progress: Progress,
-             started: float, info) -> IndexOutcome:
+    def _run(
+        self, video: Video, modalities: list[Modality], progress: Progress, started: float, info
+    ) -> IndexOutcome:
         engine = self.engine
         stage_s: dict[str, float] = {}
         need_frames = Modality.VISUAL in modalities or Modality.OCR in modalities or not video.shots
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech") as pool:
             speech_future: Future | None = None
             if Modality.SPEECH in modalities:
-                speech_future = pool.submit(_timed, stages.speech_stage, engine, info, video.video_id)
+                speech_future = pool.submit(
+                    _timed, stages.speech_stage, engine, info, video.video_id
+                )
             frames = None
             if need_frames:
                 t0 = time.perf_counter()
                 frames = stages.frames_stage(
-                    engine, info, video.video_id, modalities,
+                    engine,
+                    info,
+                    video.video_id,
+                    modalities,
                     lambda f, m: progress(_SCAN_SHARE * f, m),
                 )
                 stage_s["frames"] = round(time.perf_counter() - t0, 3)
@@ -266,13 +291,20 @@ class IndexService:
         engine.catalog.upsert_video(video)
         progress(1.0, "done")
         return IndexOutcome(
-            path=video.path, video_id=video.video_id, action="indexed",
-            duration_s=video.duration_s, wall_s=round(time.perf_counter() - started, 3),
-            counts={m.value: len(s) for m, s in segments.items()}, stage_s=stage_s,
-            modalities=[m.value for m in modalities], sources=sources,
+            path=video.path,
+            video_id=video.video_id,
+            action="indexed",
+            duration_s=video.duration_s,
+            wall_s=round(time.perf_counter() - started, 3),
+            counts={m.value: len(s) for m, s in segments.items()},
+            stage_s=stage_s,
+            modalities=[m.value for m in modalities],
+            sources=sources,
         )
 
-    def _store(self, video: Video, segments: dict[Modality, list[Segment]], frames, modalities) -> None:
+    def _store(
+        self, video: Video, segments: dict[Modality, list[Segment]], frames, modalities
+    ) -> None:
         engine = self.engine
         catalog = engine.catalog
         signatures = model_signatures(engine)
@@ -280,7 +312,9 @@ class IndexService:
         clip_space = engine.clip_space() if Modality.VISUAL in segments else None
         superseded: list[str] = []
         for modality, segs in segments.items():
-            run_id = catalog.begin_run(video.video_id, modality, {modality.value: signatures[modality.value]})
+            run_id = catalog.begin_run(
+                video.video_id, modality, {modality.value: signatures[modality.value]}
+            )
             try:
                 ids = [f"{run_id}:{i}" for i in range(len(segs))]
                 if modality == Modality.VISUAL and clip_space is not None and frames is not None:
@@ -340,7 +374,9 @@ def _records(ids: list[str], vectors: np.ndarray, segs: list[Segment], run_id: s
                     "start_s": float(seg.start_s),
                     "end_s": float(seg.end_s),
                     "shot_id": int(seg.shot_id),
-                    "frame_time_s": float(seg.frame_time_s if seg.frame_time_s is not None else -1.0),
+                    "frame_time_s": float(
+                        seg.frame_time_s if seg.frame_time_s is not None else -1.0
+                    ),
                 },
             )
         )

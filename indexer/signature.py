@@ -9,7 +9,11 @@ from scenespark.types import ModelInfo
 def _tag(info: ModelInfo | None) -> str:
     if info is None:
         return "none"
-    return f"{info.backend}:{info.name}@{info.version}" if info.version else f"{info.backend}:{info.name}"
+    return (
+        f"{info.backend}:{info.name}@{info.version}"
+        if info.version
+        else f"{info.backend}:{info.name}"
+    )
 
 
 def models_by_role(engine: Engine) -> dict[str, ModelInfo]:

@@ -70,7 +70,9 @@ def speech_stage(engine: Engine, info: MediaInfo, video_id: str) -> SpeechOutput
         spans = sentences_from_words(words)
     else:
         spans = [
-            TextSpan(s.start_s, s.end_s, s.text.strip()) for s in transcript.segments if s.text.strip()
+            TextSpan(s.start_s, s.end_s, s.text.strip())
+            for s in transcript.segments
+            if s.text.strip()
         ]
     spans = [s for s in spans if s.text.strip()]
     return SpeechOutput(
@@ -138,11 +140,15 @@ def ocr_segments(video_id: str, readings: list[OcrReading], source: str) -> list
     ]
 
 
-def readable_tags(tags: list[tuple[str, float]]) -> str:
-    kept = [label for label, prob in tags[:TAGS_PER_FRAME] if prob >= TAG_MIN_PROBABILITY]
+def readable_tags(tags: list[tuple[str, float]], describe: Callable[..., str] | None = None) -> str:
+    """Searchable text for a frame's tags: the confident labels (with their aliases and
+    category words when the tagger offers them), at least the top label."""
+    kept = [(label, prob) for label, prob in tags[:TAGS_PER_FRAME] if prob >= TAG_MIN_PROBABILITY]
     if not kept and tags:
-        kept = [tags[0][0]]
-    return ", ".join(kept)
+        kept = [tags[0]]
+    if describe is not None:
+        return describe(kept)
+    return ", ".join(label for label, _prob in kept)
 
 
 # --- embeddings ----------------------------------------------------------------------------
@@ -165,3 +171,149 @@ def _embedding_text(segment: Segment) -> str:
     if segment.modality == Modality.VISUAL:
         return f"a picture of {segment.text}"
     return segment.text
+
+
+class _ModelWorker:
+    """Runs OCR and visual models on one background thread, beside the decoder.
+
+    A bounded semaphore caps pending samples, so a slow OCR never lets decoded images pile up.
+    """
+
+    def __init__(self, max_pending: int = 24) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+        from threading import BoundedSemaphore
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-models")
+        self._slots = BoundedSemaphore(max_pending)
+        self._futures: list = []
+
+    def submit(self, fn: Callable[..., None], *args: object) -> None:
+        self._slots.acquire()
+
+        def run() -> None:
+            try:
+                fn(*args)
+            finally:
+                self._slots.release()
+
+        self._futures.append(self._pool.submit(run))
+
+    def finish(self) -> None:
+        try:
+            for future in self._futures:
+                future.result()  # re-raise the first model error
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def frames_stage(
+    engine: Engine,
+    info: MediaInfo,
+    video_id: str,
+    modalities: list[Modality],
+    progress: Progress = _noop,
+) -> FramesOutput:
+    """Decode once: shots, visual evidence (tags or CLIP vectors + thumbnails) and OCR text."""
+    from scenespark.media.scan import OcrSample, VisualSample, scan_video
+    from scenespark.media.thumbs import save_thumbnail
+
+    settings = engine.settings
+    visual_model = engine.models.visual() if Modality.VISUAL in modalities else None
+    ocr_model = engine.models.ocr() if Modality.OCR in modalities else None
+    thumbs_rel = f"media/thumbs/{video_id}"
+    thumbs_dir = settings.home / thumbs_rel
+    thumbs_dir.mkdir(parents=True, exist_ok=True)
+    out = FramesOutput(shots=[])
+    readings: list[OcrReading] = []
+    pending: list[VisualSample] = []
+    worker = _ModelWorker()
+
+    def visual_batch(batch: list[VisualSample]) -> None:
+        images = [s.image for s in batch]
+        if visual_model is not None and visual_model.kind == "clip":
+            vectors = visual_model.embed_images(images)
+            texts = [""] * len(batch)
+            out.clip_vectors.extend(np.asarray(v, dtype=np.float32) for v in vectors)
+        elif visual_model is not None:
+            describe = getattr(visual_model, "describe_tags", None)
+            texts = [readable_tags(tags, describe) for tags in visual_model.tag_images(images)]
+        else:
+            texts = [""] * len(batch)
+        for sample, text in zip(batch, texts, strict=True):
+            name = f"{sample.time_s:010.3f}.jpg"
+            save_thumbnail(sample.image, thumbs_dir / name, settings.thumbnail_max_side)
+            out.visual.append(
+                Segment(
+                    video_id=video_id,
+                    modality=Modality.VISUAL,
+                    start_s=round(sample.time_s, 3),
+                    end_s=round(sample.time_s, 3),
+                    text=text,
+                    frame_time_s=round(sample.time_s, 3),
+                    shot_id=sample.shot_id,
+                    source=visual_model.kind if visual_model is not None else "thumbnail",
+                    thumbnail=f"{thumbs_rel}/{name}",
+                )
+            )
+
+    def on_visual(sample: VisualSample) -> None:
+        pending.append(sample)
+        if len(pending) >= VISUAL_BATCH:
+            worker.submit(visual_batch, list(pending))
+            pending.clear()
+
+    def read_text(sample: OcrSample) -> None:
+        assert ocr_model is not None
+        lines = [
+            (line.text, float(line.confidence))
+            for line in ocr_model.read(sample.image)
+            if line.confidence >= settings.ocr_min_confidence
+        ]
+        readings.append(OcrReading(sample.start_s, sample.end_s, lines, sample.shot_id))
+
+    def on_ocr(sample: OcrSample) -> None:
+        out.ocr_frames += 1
+        if ocr_model is not None:
+            worker.submit(read_text, sample)
+
+    try:
+        scan = scan_video(
+            Path(info.path),
+            reader=settings.frame_reader,
+            frame_interval_s=settings.frame_interval_s,
+            ocr_interval_s=settings.ocr_interval_s,
+            on_visual=on_visual,
+            on_ocr=on_ocr,
+            on_progress=lambda f: progress(0.95 * f, "scanning frames"),
+            fps=info.fps or None,
+            duration_s=info.duration_s or None,
+        )
+        if pending:
+            worker.submit(visual_batch, list(pending))
+            pending.clear()
+    finally:
+        worker.finish()
+    out.shots = scan.shots
+    out.frames_sampled = len(out.visual)
+    order = sorted(range(len(out.visual)), key=lambda i: out.visual[i].start_s)
+    out.visual = [out.visual[i] for i in order]
+    if out.clip_vectors:  # keep vectors parallel to the sorted segments
+        out.clip_vectors = [out.clip_vectors[i] for i in order]
+    _extend_visual_spans(out.visual, scan.shots)
+    if visual_model is not None:
+        out.visual_source = f"{visual_model.kind}:{visual_model.info.name}"
+    if visual_model is not None and visual_model.kind != "clip":
+        out.visual = [s for s in out.visual if s.text]
+    ocr_source = ocr_model.info.name if ocr_model is not None else "none"
+    out.ocr = ocr_segments(video_id, readings, f"ocr:{ocr_source}")
+    progress(1.0, "frames done")
+    return out
+
+
+def _extend_visual_spans(visual: list[Segment], shots: list[Shot]) -> None:
+    """A frame's evidence holds until the next sampled frame of its shot (or the shot end)."""
+    for index, seg in enumerate(visual):
+        shot_end = shots[seg.shot_id].end_s if 0 <= seg.shot_id < len(shots) else seg.start_s + 1.0
+        nxt = visual[index + 1] if index + 1 < len(visual) else None
+        end = nxt.start_s if nxt is not None and nxt.shot_id == seg.shot_id else shot_end
+        seg.end_s = round(max(end, seg.start_s + 0.04), 3)

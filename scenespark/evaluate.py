@@ -170,10 +170,12 @@ def run_evaluation(engine: Engine, dataset: Path, *, baselines: bool = False) ->
 
 def keyword_baseline(engine: Engine, video_id: str) -> Callable[[str], list[Span]]:
     """Plain BM25 over transcript sentences, every keyword match returned in score order."""
-    index = engine.keywords.get()
+    index = engine.keywords.index()
 
     def run(text: str) -> list[Span]:
-        matches = index.search(text, top_k=TOP_K, modalities=[Modality.SPEECH], video_ids=[video_id])
+        matches = index.search(
+            text, top_k=TOP_K, modalities=[Modality.SPEECH], video_ids=[video_id]
+        )
         segments = engine.catalog.get_segments([m.segment_id for m in matches])
         return [
             (segments[m.segment_id].start_s, segments[m.segment_id].end_s)
@@ -186,11 +188,14 @@ def keyword_baseline(engine: Engine, video_id: str) -> Callable[[str], list[Span
 
 def format_report(report: dict) -> str:
     lines = [f"dataset {report['dataset']} (video {report['video_id']})"]
-    header = f"{'run':<20} {'type':<11} {'n':>3} {'R@1@.5':>7} {'R@5@.5':>7} {'R@1@.7':>7} " \
-             f"{'R@5@.7':>7} {'mAP':>6} {'HIT@1':>6} {'empty':>6} {'ms':>6}"
+    header = (
+        f"{'run':<20} {'type':<11} {'n':>3} {'R@1@.5':>7} {'R@5@.5':>7} {'R@1@.7':>7} "
+        f"{'R@5@.7':>7} {'mAP':>6} {'HIT@1':>6} {'empty':>6} {'ms':>6}"
+    )
     lines.append(header)
     for run_name, run in report["runs"].items():
         for type_name, stats in sorted(run["summary"].items()):
+
             def cell(key: str, stats: dict = stats) -> str:
                 return f"{stats[key]:.2f}" if key in stats else "-"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from scenespark.engine import CLIP_SPACE, TEXT_SPACE, Engine
+from scenespark.engine import CLIP_SPACE, Engine
 from scenespark.errors import InvalidInputError
 from scenespark.fusion import (
     ScoredEvidence,
@@ -28,7 +28,6 @@ from scenespark.types import (
     SearchRequest,
     SearchResponse,
     Segment,
-    Shot,
     Video,
     VideoHits,
 )
@@ -122,7 +121,7 @@ class SearchEngine:
                 is_label = match.metadata.get("modality") == Modality.VISUAL.value
                 low, high = LABEL_SIM_RANGE if is_label else TEXT_SIM_RANGE
                 offer(match.id, calibrate(match.score, low, high), "dense")
-            keyword_index = engine.keywords.get()
+            keyword_index = engine.keywords.index()
             for kw in keyword_index.search(
                 query, top_k=fetch_k, modalities=text_modalities, video_ids=video_ids
             ):
@@ -176,9 +175,7 @@ class SearchEngine:
         cache: dict[str, list[Segment]] = {}
         for hit in hits:
             if hit.video_id not in cache:
-                cache[hit.video_id] = self.engine.catalog.segments(
-                    hit.video_id, [Modality.VISUAL]
-                )
+                cache[hit.video_id] = self.engine.catalog.segments(hit.video_id, [Modality.VISUAL])
             frames = [s for s in cache[hit.video_id] if s.thumbnail]
             if not frames:
                 continue
@@ -236,5 +233,3 @@ def _group_by_video(hits: list[Hit], top_k: int) -> list[VideoHits]:
     return ordered[:top_k]
 
 
-def shots_of(video: Video | None) -> list[Shot]:
-    return list(video.shots) if video else []

