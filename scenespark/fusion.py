@@ -22,6 +22,7 @@ MAX_VISUAL_SHOT_S = 30.0  # a visual match stands for its whole shot when the sh
 VISUAL_WINDOW_S = 3.0  # else: this much around the matching frame
 JOIN_GAP_S = 0.3  # evidence closer than this to a span joins it
 SNAP_TO_CUT_S = 0.6  # span edges this close to a shot cut move onto it
+MIN_SHARED_FRACTION = 0.3  # of the shorter span, to count as the same moment
 
 
 @dataclass(frozen=True)
@@ -121,22 +122,31 @@ def _joinable(spans: list[Span], start_s: float, end_s: float, score: float) -> 
     best: Span | None = None
     best_overlap = -1.0
     for span in spans:
+        if not _belong_together(span, start_s, end_s, score):
+            continue
         overlap = min(span.end_s, end_s) - max(span.start_s, start_s)
-        if overlap < -JOIN_GAP_S:
-            continue
-        # a weak item touching a strong span must not stretch it far beyond its own extent
-        if overlap <= 0 and score < 0.5 * span.best:
-            continue
         if overlap > best_overlap:
             best, best_overlap = span, overlap
     return best
+
+
+def _belong_together(span: Span, start_s: float, end_s: float, score: float) -> bool:
+    """Evidence joins a span when they share a real part of their time (not a sliver where a
+    sentence runs over a cut), or when equally strong evidence directly follows it."""
+    overlap = min(span.end_s, end_s) - max(span.start_s, start_s)
+    shorter = max(0.04, min(span.end_s - span.start_s, end_s - start_s))
+    if overlap > 0:
+        return overlap >= MIN_SHARED_FRACTION * shorter
+    return overlap >= -JOIN_GAP_S and score >= 0.5 * span.best
 
 
 def _absorb_overlaps(spans: list[Span], grown: Span) -> None:
     for other in list(spans):
         if other is grown:
             continue
-        if min(other.end_s, grown.end_s) - max(other.start_s, grown.start_s) > 0:
+        if _belong_together(grown, other.start_s, other.end_s, grown.best) and (
+            min(other.end_s, grown.end_s) - max(other.start_s, grown.start_s) > 0
+        ):
             grown.start_s = min(grown.start_s, other.start_s)
             grown.end_s = max(grown.end_s, other.end_s)
             grown.evidence.extend(other.evidence)

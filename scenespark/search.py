@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
 from scenespark.engine import CLIP_SPACE, Engine
 from scenespark.errors import InvalidInputError
@@ -20,6 +21,7 @@ from scenespark.fusion import (
     calibrate,
     confidence_label,
 )
+from scenespark.query import understand
 from scenespark.types import (
     ALL_MODALITIES,
     Evidence,
@@ -39,6 +41,7 @@ TEXT_SIM_RANGE = (0.20, 0.62)
 LABEL_SIM_RANGE = (0.25, 0.65)  # tagger labels are terse: demand a bit more
 CLIP_SIM_RANGE = (0.18, 0.32)
 KEYWORD_WEIGHT = 0.9  # an exact match of every query term is strong, not certain
+HINT_BOOST = 1.1
 FETCH_FACTOR = 8
 MIN_FETCH = 60
 
@@ -65,7 +68,10 @@ class SearchEngine:
         settings = self.engine.settings
         min_score = settings.search_min_score if request.min_score is None else request.min_score
         modalities = list(request.modalities or ALL_MODALITIES)
-        evidence = self.collect_evidence(query, request, modalities)
+        intent = understand(query)
+        evidence = self.collect_evidence(intent.topic, request, modalities)
+        if intent.hint is not None and len(modalities) > 1:
+            evidence = [_boost(e, intent.hint) for e in evidence]
         videos = self._videos({e.segment.video_id for e in evidence})
         shots = {vid: v.shots for vid, v in videos.items()}
         spans = build_spans(evidence, shots, join_floor=0.6 * min_score)
@@ -186,6 +192,12 @@ class SearchEngine:
             hit.thumbnail_url = media_url(nearest.thumbnail)
 
 
+def _boost(item: ScoredEvidence, hint: Modality) -> ScoredEvidence:
+    """The phrasing named a modality ("where do they say ..."): favour it a little."""
+    factor = HINT_BOOST if item.segment.modality == hint else 1.0 / HINT_BOOST
+    return replace(item, score=min(1.0, item.score * factor))
+
+
 def _keyword_strength(score: float) -> float:
     """Partial keyword matches (one common word of a long query) count for little."""
     return score if score >= 0.5 else score * score
@@ -231,5 +243,3 @@ def _group_by_video(hits: list[Hit], top_k: int) -> list[VideoHits]:
         group.spans.append(hit)
     ordered = sorted(groups.values(), key=lambda g: -g.score)
     return ordered[:top_k]
-
-

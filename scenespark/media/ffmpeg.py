@@ -17,7 +17,9 @@ def require_tool(name: str) -> str:
     """Path of an executable, or a one-line ConfigError naming what to install."""
     found = shutil.which(name)
     if not found:
-        raise ConfigError(f"'{name}' is not installed", hint="run `make run` or apt-get install ffmpeg")
+        raise ConfigError(
+            f"'{name}' is not installed", hint="run `make run` or apt-get install ffmpeg"
+        )
     return found
 
 
@@ -48,7 +50,9 @@ def run_tool(
         )
     except subprocess.TimeoutExpired as exc:
         tail = stderr_tail(exc.stderr or b"")
-        raise error_cls(f"{label} timed out after {timeout_s:.0f} s" + (f": {tail}" if tail else "")) from exc
+        raise error_cls(
+            f"{label} timed out after {timeout_s:.0f} s" + (f": {tail}" if tail else "")
+        ) from exc
     if proc.returncode != 0:
         raise error_cls(f"{label} failed (exit {proc.returncode}): {stderr_tail(proc.stderr)}")
     return proc

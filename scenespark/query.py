@@ -1,0 +1,65 @@
+"""Understanding a search query: strip the search-language around the topic, and read the
+modality it hints at ("where do they *say* …", "the *slide* with …", "*shots of* …").
+
+"when does the narrator mention the kitchen window" → topic "the kitchen window", hint speech.
+The phrases are generic English search phrasing, not tied to any library.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scenespark.types import Modality
+
+_LEADING = [
+    r"(?:please\s+)?(?:show|find|give|get)\s+(?:me\s+)?(?:all\s+)?(?:the\s+)?"
+    r"(?:parts?|moments?|scenes?|clips?|bits?|places?|times?|segments?)?\s*(?:where|when|with|of|that)?",
+    r"(?:when|where|at what point|at which point|what time)\s+"
+    r"(?:does|do|did|is|are|was|were)\s+(?:the\s+)?"
+    r"(?:narrator|speaker|presenter|host|voice|voice-over|voiceover|they|he|she|someone|somebody|anyone|people|it)?\s*",
+    r"(?:the\s+)?(?:parts?|moments?|scenes?|bits?|places?|times?)\s+(?:where|when|with|of|that)\s+",
+    r"(?:is there|are there)\s+(?:a|an|any)?\s*(?:part|moment|scene|mention)?\s*(?:of|about|where|with)?",
+]
+_SPEECH_VERBS = (
+    r"(?:mention(?:s|ed)?|talk(?:s|ed)?\s+about|speak(?:s)?\s+about|discuss(?:es|ed)?|say(?:s)?|said|"
+    r"explain(?:s|ed)?|describe(?:s|d)?|refer(?:s|red)?\s+to|bring(?:s)?\s+up|narrat(?:es|ed))"
+)
+_OCR_WORDS = (
+    r"\b(?:on[- ]screen text|caption|subtitle|title card|sign|written|slide|banner|lower third)s?\b"
+)
+_VISUAL_WORDS = (
+    r"\b(?:shots? of|footage of|picture of|image of|we see|you can see|shows?|showing|appears?)\b"
+)
+
+
+@dataclass(frozen=True)
+class QueryIntent:
+    original: str
+    topic: str  # what to embed and match
+    hint: Modality | None  # the modality the phrasing points at, if any
+
+
+def understand(query: str) -> QueryIntent:
+    original = " ".join(query.split())
+    text = original.rstrip("?!. ")
+    hint: Modality | None = None
+    lowered = text.lower()
+    for pattern in _LEADING:
+        match = re.match(pattern, lowered)
+        if match and match.end() > 0:
+            text, lowered = text[match.end() :].lstrip(" ,:"), lowered[match.end() :].lstrip(" ,:")
+    verb = re.match(_SPEECH_VERBS + r"\s+", lowered)
+    if verb:
+        hint = Modality.SPEECH
+        text = text[verb.end() :]
+    elif re.search(r"\b" + _SPEECH_VERBS + r"\b", lowered):
+        hint = Modality.SPEECH
+    elif re.search(_OCR_WORDS, lowered):
+        hint = Modality.OCR
+    elif re.search(_VISUAL_WORDS, lowered):
+        hint = Modality.VISUAL
+    topic = text.strip(" ,:;") or original
+    if len(topic) < 2:
+        topic = original
+    return QueryIntent(original=original, topic=topic, hint=hint)
