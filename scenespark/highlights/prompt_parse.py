@@ -1,0 +1,173 @@
+"""Read a highlight prompt: the target duration it asks for and the topic to retrieve.
+
+Rule-based and generic: "a 30-second highlight of the animals" → topic "animals", 30 s;
+"everything about the quarterly report" → topic "quarterly report", all relevant material.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+DEFAULT_TARGET_S = 60.0
+
+_UNITS_S: dict[str, float] = {
+    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
+    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
+    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
+}  # fmt: skip
+
+_NUMBER_WORDS: dict[str, float] = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+
+_UNIT = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|s|m|h)"
+_NUM = r"\d+(?:[.,]\d+)?"
+_WORD_NUM = (
+    r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four"
+    r"|five|six|seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven"
+    r"|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|an?)"
+)
+# "1:30", "1 min 30 s", "2 minutes and 10 seconds", "30-second", "90s", "ninety seconds",
+# "half a minute", "a minute and a half", "1.5 minutes"
+_CLOCK_RE = re.compile(r"(?<![\d:])(\d{1,2}):([0-5]\d)(?![\d:])")
+_COMPOUND_RE = re.compile(
+    rf"(?<![\w.])({_NUM})\s*-?\s*(minutes?|mins?|m)\s*(?:and\s+)?({_NUM})\s*-?\s*(seconds?|secs?|s)\b",
+    re.IGNORECASE,
+)
+_NUM_UNIT_RE = re.compile(rf"(?<![\w.])(?<!the )({_NUM})\s*-?\s*({_UNIT})\b(?:\s+long)?", re.I)
+_WORD_UNIT_RE = re.compile(
+    rf"\b({_WORD_NUM})(\s+and\s+a\s+half)?[\s-]+({_UNIT})\b(\s+and\s+a\s+half)?(?:\s+long)?", re.I
+)
+_HALF_RE = re.compile(r"\bhalf\s+(?:an?\s+)?(minute|hour)\b", re.IGNORECASE)
+
+_EVERYTHING_RE = re.compile(
+    r"^(?:everything|anything|all(?:\s+the)?(?:\s+(?:parts?|moments?|mentions?|scenes?|clips?"
+    r"|times?|bits?|footage|material))?|every\s+(?:part|moment|mention|scene|clip|time|bit))"
+    r"(?:\s+(?:about|on|regarding|concerning|covering|related\s+to|with|of|where|that|when"
+    r"|in\s+which|mentioning|showing|featuring))?\b",
+    re.IGNORECASE,
+)
+
+# Words that describe the request's format, not its topic: stripped from both ends of the prompt.
+_FORMAT_WORDS = {
+    "a", "an", "the", "of", "about", "on", "for", "with", "from", "showing", "featuring",
+    "covering", "regarding", "concerning", "please", "make", "create", "build", "generate",
+    "give", "me", "us", "i", "want", "need", "cut", "edit", "put", "together", "can", "you",
+    "could", "would", "like", "highlight", "highlights", "reel", "reels", "montage",
+    "compilation", "supercut", "summary", "recap", "sizzle", "teaser", "trailer", "video",
+    "clip", "clips", "long", "short", "quick", "brief", "some", "and", "or", "to", "in",
+    "that", "which", "is", "are", "max", "maximum", "around", "roughly",
+    "approximately", "approx", "exactly", "at", "most", "least", "under", "within",
+}  # fmt: skip
+
+
+class ParsedPrompt(BaseModel):
+    topic: str
+    target_duration_s: float | None  # None: "everything" without a duration cap
+    duration_given: bool
+    wants_everything: bool
+
+
+def _number(text: str) -> float:
+    text = text.lower().replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    total = 0.0
+    for part in re.split(r"[\s-]+", text):
+        total += _NUMBER_WORDS.get(part, 0.0)
+    return total
+
+
+def _unit_s(unit: str) -> float:
+    return _UNITS_S[unit.lower()]
+
+
+def _find_duration(prompt: str) -> tuple[float | None, str]:
+    """The first duration mentioned in ``prompt`` and the prompt with it removed."""
+    matches: list[tuple[int, int, float]] = []
+    for m in _COMPOUND_RE.finditer(prompt):
+        seconds = _number(m.group(1)) * _unit_s(m.group(2)) + _number(m.group(3))
+        matches.append((m.start(), m.end(), seconds))
+    for m in _CLOCK_RE.finditer(prompt):
+        matches.append((m.start(), m.end(), int(m.group(1)) * 60.0 + int(m.group(2))))
+    for m in _HALF_RE.finditer(prompt):
+        matches.append((m.start(), m.end(), 0.5 * _unit_s(m.group(1))))
+    for m in _NUM_UNIT_RE.finditer(prompt):
+        matches.append((m.start(), m.end(), _number(m.group(1)) * _unit_s(m.group(2))))
+    for m in _WORD_UNIT_RE.finditer(prompt):
+        unit = m.group(3).lower()
+        if len(unit) == 1 or (m.group(1).lower() in {"a", "an"} and unit.startswith("s")):
+            continue  # "a s", "an m": not durations
+        value = _number(m.group(1)) + (0.5 if (m.group(2) or m.group(4)) else 0.0)
+        matches.append((m.start(), m.end(), value * _unit_s(unit)))
+    matches = [m for m in matches if m[2] > 0]
+    if not matches:
+        return None, prompt
+    # earliest, then longest match (so "1 min 30 s" wins over "1 min")
+    start, end, seconds = min(matches, key=lambda m: (m[0], -(m[1] - m[0])))
+    return seconds, f"{prompt[:start]} {prompt[end:]}"
+
+
+def _strip_format_words(text: str) -> str:
+    tokens = text.split()
+
+    def is_format(token: str) -> bool:
+        return token.lower().strip(".,;:!?\"'()[]-") in _FORMAT_WORDS or not token.strip(
+            ".,;:!?\"'()[]-"
+        )
+
+    while tokens and is_format(tokens[0]):
+        tokens.pop(0)
+    while tokens and is_format(tokens[-1]):
+        tokens.pop()
+    return " ".join(tokens).strip(" .,;:!?-\"'")
+
+
+def parse_prompt(prompt: str, default_target_s: float = DEFAULT_TARGET_S) -> ParsedPrompt:
+    """Split a highlight prompt into its topic and the duration it asks for."""
+    text = " ".join(prompt.split())
+    seconds, rest = _find_duration(text)
+    rest = " ".join(rest.split())
+    lead = _strip_format_words_leading_only(rest)
+    everything = _EVERYTHING_RE.match(lead)
+    if everything:
+        rest = lead[everything.end() :]
+    topic = (
+        _strip_format_words(_strip_format_words_leading_only(rest))
+        or _strip_format_words(text)
+        or text
+    )
+    wants_everything = everything is not None
+    if seconds is not None:
+        target: float | None = seconds
+    else:
+        target = None if wants_everything else default_target_s
+    return ParsedPrompt(
+        topic=topic,
+        target_duration_s=target,
+        duration_given=seconds is not None,
+        wants_everything=wants_everything,
+    )
+
+
+_LEADING_IMPERATIVE = {
+    "please", "make", "create", "build", "generate", "give", "me", "us", "show", "find",
+    "cut", "edit", "i", "want", "need", "can", "you", "could", "would", "like", "a", "an",
+    "highlight", "highlights", "reel", "montage", "compilation", "supercut", "summary", "recap",
+    "video", "of", "with", "to", "see",
+}  # fmt: skip
+
+
+def _strip_format_words_leading_only(text: str) -> str:
+    tokens = text.split()
+    while tokens and tokens[0].lower().strip(".,;:!?\"'") in _LEADING_IMPERATIVE:
+        tokens.pop(0)
+    return " ".join(tokens)

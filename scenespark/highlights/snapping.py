@@ -1,0 +1,183 @@
+"""Cut-point snapping: clips start and end on sentence boundaries or shot cuts, never mid-word.
+
+A :class:`Snapper` turns a :class:`BoundaryIndex` into two sorted lists of usable cut points:
+
+* quality 0: sentence starts (with a small pre-roll) and sentence ends (with a small post-roll),
+  shot cuts and the video's edges. The roll never crosses into the neighbouring word or past a
+  shot cut, so a quality-0 point is always within ``roll`` (≤ 0.3 s) of its boundary.
+* quality 1: the middle part of a gap between two words.
+
+Raw cut times (quality 2) are only used when neither exists in reach; they are moved out of any
+word they fall into.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from typing import Literal
+
+from scenespark.highlights.candidates import BoundaryIndex
+
+DEFAULT_PRE_ROLL_S = 0.15
+DEFAULT_POST_ROLL_S = 0.15
+DEFAULT_WINDOW_S = 2.0
+MAX_BOUNDARY_DISTANCE_S = 0.3  # a quality-0 cut lies at most this far from its boundary
+_MIN_GAP_S = 0.04
+_EPS_S = 1e-3
+_AGAINST_DIRECTION_COST = 1.3  # moving a start later / an end earlier costs more (loses words)
+
+Side = Literal["start", "end"]
+
+
+@dataclass(frozen=True, order=True)
+class CutPoint:
+    time_s: float
+    quality: int  # 0 sentence/shot/edge, 1 word gap, 2 raw
+
+
+class Snapper:
+    """Cut points of one video for clip starts and ends."""
+
+    def __init__(
+        self,
+        index: BoundaryIndex,
+        *,
+        pre_roll_s: float = DEFAULT_PRE_ROLL_S,
+        post_roll_s: float = DEFAULT_POST_ROLL_S,
+    ) -> None:
+        self.index = index
+        self.duration_s = index.duration_s
+        self.pre_roll_s = min(pre_roll_s, MAX_BOUNDARY_DISTANCE_S)
+        self.post_roll_s = min(post_roll_s, MAX_BOUNDARY_DISTANCE_S)
+        self._starts = self._build("start")
+        self._ends = self._build("end")
+        self._start_times = [p.time_s for p in self._starts]
+        self._end_times = [p.time_s for p in self._ends]
+
+    # ---- construction ----------------------------------------------------------------------
+    def _build(self, side: Side) -> list[CutPoint]:
+        idx = self.index
+        best: dict[float, int] = {}
+
+        def add(t: float, quality: int) -> None:
+            t = round(min(max(t, 0.0), self.duration_s), 3)
+            if quality < best.get(t, 99):
+                best[t] = quality
+
+        add(0.0, 0)
+        add(self.duration_s, 0)
+        for cut in idx.shot_cuts:
+            word = idx.word_at(cut)
+            if word is None or not idx.inside_word(cut):
+                add(cut, 0)
+                continue
+            edge = word[0] if cut - word[0] <= word[1] - cut else word[1]
+            add(edge, 0 if abs(edge - cut) <= MAX_BOUNDARY_DISTANCE_S else 1)
+        # Both sides may cut at either kind of sentence boundary: a start just before a
+        # sentence starts or just after one ends (in the silence), an end likewise.
+        for p in idx.sentence_starts:
+            prev_end = idx.prev_word_end(p)
+            rolled = max(p - self.pre_roll_s, idx.cut_before(p), 0.0)
+            if prev_end is not None:
+                rolled = max(rolled, prev_end)
+            add(min(rolled, p), 0)
+        for p in idx.sentence_ends:
+            next_start = idx.next_word_start(p)
+            rolled = min(p + self.post_roll_s, idx.cut_after(p), self.duration_s)
+            if next_start is not None:
+                rolled = min(rolled, next_start)
+            add(max(rolled, p), 0)
+        for a, b in idx.word_gaps():
+            if b - a >= _MIN_GAP_S:
+                if side == "start":
+                    add(b - min(self.pre_roll_s, (b - a) / 2), 1)
+                else:
+                    add(a + min(self.post_roll_s, (b - a) / 2), 1)
+        return [CutPoint(t, q) for t, q in sorted(best.items())]
+
+    # ---- queries ---------------------------------------------------------------------------
+    def options(self, side: Side, lo_s: float, hi_s: float) -> list[CutPoint]:
+        """Cut points for ``side`` within [lo_s, hi_s], sorted by time."""
+        points, times = (
+            (self._starts, self._start_times) if side == "start" else (self._ends, self._end_times)
+        )
+        i = bisect_left(times, lo_s - _EPS_S)
+        j = bisect_right(times, hi_s + _EPS_S)
+        return points[i:j]
+
+    def safe_cut(self, t: float, direction: int = 0) -> float:
+        """``t`` moved out of any word it falls into (-1: to the word start, +1: to its end)."""
+        t = min(max(t, 0.0), self.duration_s)
+        if not self.index.inside_word(t):
+            return round(t, 3)
+        word = self.index.word_at(t)
+        assert word is not None
+        if direction < 0:
+            return word[0]
+        if direction > 0:
+            return word[1]
+        return word[0] if t - word[0] <= word[1] - t else word[1]
+
+    def snap(
+        self,
+        side: Side,
+        t: float,
+        *,
+        window_s: float = DEFAULT_WINDOW_S,
+        lo_s: float | None = None,
+        hi_s: float | None = None,
+    ) -> CutPoint:
+        """The best cut point for ``side`` near ``t``, staying within [lo_s, hi_s].
+
+        Quality beats distance: any sentence boundary or shot cut within ``window_s`` wins over
+        a word gap. Starts prefer moving earlier, ends prefer moving later (keep whole words).
+        """
+        lo = 0.0 if lo_s is None else lo_s
+        hi = self.duration_s if hi_s is None else hi_s
+        reach = self.options(side, max(lo, t - window_s), min(hi, t + window_s))
+        if reach:
+
+            def cost(p: CutPoint) -> tuple[int, float, float]:
+                before = p.time_s <= t
+                natural = before if side == "start" else not before
+                dist = abs(p.time_s - t) * (1.0 if natural else _AGAINST_DIRECTION_COST)
+                return (p.quality, dist, p.time_s)
+
+            return min(reach, key=cost)
+        raw = self.safe_cut(min(max(t, lo), hi), -1 if side == "start" else 1)
+        if not lo - _EPS_S <= raw <= hi + _EPS_S:
+            raw = self.safe_cut(min(max(t, lo), hi), 1 if side == "start" else -1)
+        return CutPoint(round(min(max(raw, lo), hi), 3), 2)
+
+    def snap_span(
+        self,
+        start_s: float,
+        end_s: float,
+        *,
+        window_s: float = DEFAULT_WINDOW_S,
+        min_len_s: float = 0.0,
+    ) -> tuple[float, float]:
+        """Snap both ends of a span; the end never lands before ``start + min_len_s``."""
+        start = self.snap("start", start_s, window_s=window_s, hi_s=max(0.0, end_s - _EPS_S))
+        end = self.snap(
+            "end",
+            end_s,
+            window_s=window_s,
+            lo_s=min(self.duration_s, start.time_s + max(min_len_s, _EPS_S)),
+        )
+        return start.time_s, end.time_s
+
+
+def snap_span(
+    start_s: float,
+    end_s: float,
+    index: BoundaryIndex,
+    *,
+    window_s: float = DEFAULT_WINDOW_S,
+    pre_roll_s: float = DEFAULT_PRE_ROLL_S,
+    post_roll_s: float = DEFAULT_POST_ROLL_S,
+) -> tuple[float, float]:
+    """Snap one span to sentence boundaries / shot cuts of ``index`` (convenience wrapper)."""
+    snapper = Snapper(index, pre_roll_s=pre_roll_s, post_roll_s=post_roll_s)
+    return snapper.snap_span(start_s, end_s, window_s=window_s)

@@ -1,0 +1,208 @@
+"""Keyword tokenisation for names, numbers and on-screen strings.
+
+``tokenize("TRAFFIC CAM 4 shows +17% at 08:15")`` → ``["traffic", "cam", "4", "show", "17",
+"percent", "8:15"]``. Rules, applied identically to documents and queries:
+
+- NFKC, lowercase; punctuation splits words ("twenty-first" → "twenty", "first").
+- Numbers keep their inner punctuation: "4.2", "8:15" (leading zeros dropped), "1,000" → "1000",
+  "4.20" → "4.2"; suffixes split off: "14th" → "14", "4.2m" → "4.2 million", "5k" → "5000",
+  "%" → "percent".
+- Number words become digits: "four point two" → "4.2", "seventeen" → "17", "fourteenth" → "14",
+  "two hundred and five" → "205", "twenty one" → "21" ("second" stays a word: it is a unit too).
+- English stopwords dropped (digits never are); light suffix stemming of alphabetic words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Numbers (with inner , . : and a letter suffix), words (letters then letters/digits), "%".
+_TOKEN = re.compile(r"\d+(?:,\d{3})+(?:\.\d+)?[^\W_]*|\d+(?:\.\d+)?(?::\d{2})*[^\W_]*|[^\W_]+|%")
+_NUMBER = re.compile(r"(\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?::\d{2})*)(.*)")
+_NUMBER_SUFFIXES = frozenset({"st", "nd", "rd", "th", "s", "m", "bn", "k", "am", "pm"})
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9,
+}  # fmt: skip
+_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_ORDINALS = {
+    "first": 1, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
+    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19,
+    "twentieth": 20, "thirtieth": 30, "fortieth": 40, "fiftieth": 50, "sixtieth": 60,
+    "seventieth": 70, "eightieth": 80, "ninetieth": 90, "hundredth": 100, "thousandth": 1000,
+}  # fmt: skip
+_SCALES = {"hundred": 100, "thousand": 1000}
+_NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, *_ORDINALS, *_SCALES})
+_HAS_DIGIT_OR_PCT = re.compile(r"[\d%]")
+_SUFFIX_WORDS = {"m": "million", "bn": "billion", "am": "am", "pm": "pm"}
+
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    a about above after again against ain all am an and any are aren as at be because been
+    before being below between both but by can couldn d did didn do does doesn doing don down
+    during each few for from further had hadn has hasn have haven having he her here hers
+    herself him himself his how i if in into is isn it its itself just ll m ma me mightn more
+    most mustn my myself needn no nor not now o of off on once only or other our ours ourselves
+    out over own re s same shan she should shouldn so some such t than that the their theirs
+    them themselves then there these they this those through to too under until up ve very was
+    wasn we were weren what when where which while who whom why will with won wouldn y you your
+    yours yourself yourselves
+    """.split()  # noqa: SIM905
+)
+
+
+def _format_number(value: float | int) -> str:
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _normalise_number(text: str) -> str:
+    """'1,000' → '1000', '08:15' → '8:15', '4.20' → '4.2', '007' → '7'."""
+    if ":" in text:
+        head, *rest = text.split(":")
+        return ":".join([str(int(head)), *rest])
+    text = text.replace(",", "")
+    if "." in text:
+        whole, frac = text.split(".", 1)
+        frac = frac.rstrip("0")
+        whole = str(int(whole)) if whole else "0"
+        return f"{whole}.{frac}" if frac else whole
+    return str(int(text))
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    """Light suffix stripping (consistent on both sides, not linguistically perfect)."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix in ("ingly", "edly", "ing", "ed", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            if any(v in base for v in "aeiouy"):
+                word = base
+                if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+                    word = word[:-1]  # running → runn → run
+            break
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]  # make/making → mak
+    return word
+
+
+def _raw_tokens(text: str) -> list[str]:
+    """Lowercased words and normalised numbers (before number words, stopwords, stemming)."""
+    lowered = unicodedata.normalize("NFKC", text).lower()
+    tokens = _TOKEN.findall(lowered)
+    if not _HAS_DIGIT_OR_PCT.search(lowered):
+        return tokens  # fast path: words only
+    out: list[str] = []
+    for token in tokens:
+        if not token[0].isdigit():
+            out.append("percent" if token == "%" else token)
+            continue
+        match = _NUMBER.match(token)
+        number, suffix = match.groups() if match else (token, "")
+        if suffix and suffix not in _NUMBER_SUFFIXES:
+            out.append(token)  # "3d", "4k60": keep as an on-screen string
+            continue
+        if suffix == "k":  # "5k" = "five thousand" = 5000
+            out.append(_format_number(round(float(number.replace(",", "")) * 1000, 6)))
+            continue
+        out.append(_normalise_number(number))
+        if suffix in _SUFFIX_WORDS:
+            out.append(_SUFFIX_WORDS[suffix])
+    return out
+
+
+def _is_digit_word(word: str) -> bool:
+    return word in _UNITS
+
+
+def _words_to_numbers(words: list[str]) -> list[str]:
+    """Replace runs of English number words by digits."""
+    out: list[str] = []
+    i = 0
+    n = len(words)
+    while i < n:
+        word = words[i]
+        if word not in _NUMBER_WORDS:
+            out.append(word)
+            i += 1
+            continue
+        total = 0
+        current = 0
+        last = ""  # unit | teen | tens | hundred | thousand | ordinal
+        while i < n:
+            word = words[i]
+            if word in _UNITS and last in ("", "tens", "hundred", "thousand"):
+                current += _UNITS[word]
+                last = "unit"
+            elif word in _TEENS and last in ("", "hundred", "thousand"):
+                current += _TEENS[word]
+                last = "teen"
+            elif word in _TENS and last in ("", "hundred", "thousand"):
+                current += _TENS[word]
+                last = "tens"
+            elif word == "hundred" and last in ("", "unit", "teen", "tens"):
+                current = (current or 1) * 100
+                last = "hundred"
+            elif word == "thousand" and last in ("", "unit", "teen", "tens", "hundred"):
+                total += (current or 1) * 1000
+                current = 0
+                last = "thousand"
+            elif word in _ORDINALS and last in ("", "tens", "hundred", "thousand"):
+                value = _ORDINALS[word]
+                current = (current or 1) * value if value >= 100 else current + value
+                last = "ordinal"
+                i += 1
+                break
+            elif not (
+                word == "and"
+                and last in ("hundred", "thousand")
+                and i + 1 < n
+                and (words[i + 1] in _UNITS or words[i + 1] in _TEENS or words[i + 1] in _TENS)
+            ):
+                break
+            i += 1
+        value: float | int = total + current
+        if last != "ordinal" and i + 1 < n and words[i] == "point" and _is_digit_word(words[i + 1]):
+            digits = []
+            i += 1
+            while i < n and _is_digit_word(words[i]):
+                digits.append(str(_UNITS[words[i]]))
+                i += 1
+            out.append(_normalise_number(f"{value}.{''.join(digits)}"))
+            continue
+        out.append(_format_number(value))
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """Index/query terms of ``text`` (see the module docstring)."""
+    if not text:
+        return []
+    tokens = _raw_tokens(text)
+    if not _NUMBER_WORDS.isdisjoint(tokens):
+        tokens = _words_to_numbers(tokens)
+    return [
+        token if token[0].isdigit() else stem(token)
+        for token in tokens
+        if token[0].isdigit() or token not in STOPWORDS
+    ]
