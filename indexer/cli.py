@@ -114,11 +114,19 @@ def _hand_to_server(settings: Settings, files: list[Path]) -> int:
         )
     import httpx
 
+    token_path = settings.home / "server.token"
+    try:
+        headers = {"X-SceneSpark-Token": token_path.read_text().strip()}
+    except OSError:
+        headers = {}  # without the token the server only accepts paths inside its library roots
     failures = 0
     for path in files:
         try:
             response = httpx.post(
-                f"{server.url}/api/v1/videos", json={"path": str(path.resolve())}, timeout=30.0
+                f"{server.url}/api/v1/videos",
+                json={"path": str(path.resolve())},
+                headers=headers,
+                timeout=30.0,
             )
         except httpx.HTTPError as exc:
             raise ConflictError(

@@ -30,16 +30,24 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCENESPARK_", extra="ignore", frozen=True)
 
     # --- storage -------------------------------------------------------------------------
-    home: Path = Field(default_factory=_default_home, description="Data dir: chroma/, catalog.db, media/")
-    chroma_url: str = Field("", description="Chroma server URL; empty = embedded store in home/chroma")
+    home: Path = Field(
+        default_factory=_default_home, description="Data dir: chroma/, catalog.db, media/"
+    )
+    chroma_url: str = Field(
+        "", description="Chroma server URL; empty = embedded store in home/chroma"
+    )
     library_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
         description="Folders the HTTP API may index from (os.pathsep, comma or JSON list)",
     )
 
     # --- models per modality -------------------------------------------------------------
-    text_model: str = Field("", description="sentence-transformers name or path; empty = bundled all-MiniLM-L6-v2")
-    speech_model: str = Field("", description="faster-whisper size/name or path; empty = bundled default")
+    text_model: str = Field(
+        "", description="sentence-transformers name or path; empty = bundled all-MiniLM-L6-v2"
+    )
+    speech_model: str = Field(
+        "", description="faster-whisper size/name or path; empty = bundled default"
+    )
     speech_language: str = Field("", description="ISO code (e.g. 'en'); empty = auto-detect")
     speech_beam_size: int = Field(1, ge=1, le=10)
     ocr_model: str = Field("rapidocr", description="'rapidocr' (bundled) or 'none' to disable OCR")
@@ -49,7 +57,9 @@ class Settings(BaseSettings):
     )
     clip_model: str = Field("ViT-B-32", description="open_clip architecture")
     clip_pretrained: str = Field("", description="local checkpoint path (or hub tag when online)")
-    tagger_model: str = Field("", description="timm checkpoint path; empty = bundled efficientnet-lite0")
+    tagger_model: str = Field(
+        "", description="timm checkpoint path; empty = bundled efficientnet-lite0"
+    )
     use_sidecar_subtitles: bool = Field(True, description="use video.srt / video.vtt when present")
 
     # --- indexing ------------------------------------------------------------------------

@@ -132,7 +132,9 @@ def same_line(a: str, b: str, threshold: float = 0.8) -> bool:
     return SequenceMatcher(None, a_key, b_key).ratio() >= threshold
 
 
-def merge_ocr_readings(readings: Sequence[OcrReading], *, max_gap_frames: int = 1) -> list[TextSpan]:
+def merge_ocr_readings(
+    readings: Sequence[OcrReading], *, max_gap_frames: int = 1
+) -> list[TextSpan]:
     """Merge consecutive readings of the same line into spans.
 
     A line missing from one reading (OCR flicker) but seen again right after stays one span when
@@ -152,7 +154,14 @@ def merge_ocr_readings(readings: Sequence[OcrReading], *, max_gap_frames: int = 
             )
             if match is None:
                 tracks.append(
-                    _Track(text, reading.time_s, reading.valid_until_s, [confidence], reading.shot_id, index)
+                    _Track(
+                        text,
+                        reading.time_s,
+                        reading.valid_until_s,
+                        [confidence],
+                        reading.shot_id,
+                        index,
+                    )
                 )
                 seen.add(len(tracks) - 1)
                 continue

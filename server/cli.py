@@ -31,7 +31,9 @@ def _add_index_commands(sub: argparse._SubParsersAction) -> None:
     rebuild = isub.add_parser(
         "rebuild", help="re-index modalities whose model changed (or the chosen ones)"
     )
-    rebuild.add_argument("--video", action="append", dest="videos", metavar="ID", help="only this video")
+    rebuild.add_argument(
+        "--video", action="append", dest="videos", metavar="ID", help="only this video"
+    )
     rebuild.add_argument(
         "--modality",
         action="append",
@@ -85,9 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     highlight.add_argument("--duration", type=float, default=None, help="target seconds")
     highlight.add_argument("--video", action="append", dest="videos", metavar="ID")
     highlight.add_argument("--out", default=None, help="copy the reel and clips here")
-    highlight.add_argument("--order", choices=["chronological", "relevance"], default="chronological")
+    highlight.add_argument(
+        "--order", choices=["chronological", "relevance"], default="chronological"
+    )
     highlight.add_argument("--max-clips", type=int, default=12)
-    highlight.add_argument("--fast", action="store_true", help="stream-copy clips (not frame-exact)")
+    highlight.add_argument(
+        "--fast", action="store_true", help="stream-copy clips (not frame-exact)"
+    )
     highlight.add_argument("--json", action="store_true")
     highlight.set_defaults(handler=_lazy("server.commands", "cmd_highlight"))
 
@@ -99,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="retrieval metrics on a dataset (scenespark-eval/1)")
     evaluate.add_argument("dataset")
     evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument("--baselines", action="store_true", help="also run single-modality baselines")
+    evaluate.add_argument(
+        "--baselines", action="store_true", help="also run single-modality baselines"
+    )
     evaluate.set_defaults(handler=_lazy("server.commands", "cmd_eval"))
 
     models = sub.add_parser("models", help="which model backs each modality, and why")

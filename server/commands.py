@@ -83,15 +83,19 @@ def cmd_highlight(args: argparse.Namespace) -> int:
         return 0
     for warning in result.warnings:
         print(f"note: {warning}", file=sys.stderr)
-    print(f"{result.title or 'Highlight'}: {len(result.clips)} clips, {result.duration_s:.1f} s "
-          f"(planner: {result.planner})")
+    print(
+        f"{result.title or 'Highlight'}: {len(result.clips)} clips, {result.duration_s:.1f} s "
+        f"(planner: {result.planner})"
+    )
     for clip in result.clips:
         print(f"  {_hms(clip.start_s)}-{_hms(clip.end_s)}  {clip.video_id}  {clip.title}")
         if clip.reason:
             print(f"      why: {clip.reason[:120]}")
     if result.reel_path:
         print(f"reel: {settings.home / result.reel_path}")
-        print(f"subtitles: {settings.home / result.srt_path}   edit list: {settings.home / result.edl_path}")
+        print(
+            f"subtitles: {settings.home / result.srt_path}   edit list: {settings.home / result.edl_path}"
+        )
     return 0
 
 
@@ -115,7 +119,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    from scenespark.ownership import WriterLock
     from server.app import create_app
+
+    probe = WriterLock(settings, role="server")
+    probe.acquire()  # a clear one-line error now, rather than a traceback from inside uvicorn
+    probe.release()
 
     app = create_app(settings.model_copy(update={"host": host, "port": port}))
     print(f"SceneSpark is serving {settings.home} at http://{host}:{port}  (Ctrl+C to stop)")

@@ -123,6 +123,7 @@ class _Scanner:
         min_shot_s: float,
         dedup_distance: int,
         ocr_change: float,
+        ocr_max_interval_s: float,
         on_visual: Callable[[VisualSample], None],
         on_ocr: Callable[[OcrSample], None],
     ) -> None:
@@ -133,6 +134,8 @@ class _Scanner:
         self.ocr_max_side = ocr_max_side
         self.dedup_distance = dedup_distance
         self.ocr_change = ocr_change
+        self.ocr_max_interval_s = max(ocr_max_interval_s, ocr_interval_s)
+        self.ocr_streak = 0
         self.on_visual = on_visual
         self.on_ocr = on_ocr
         self.key_delay_s = max(0.0, min(0.5, min_shot_s - 1.0 / fps))
@@ -216,7 +219,12 @@ class _Scanner:
         self.next_ocr_s = frame.time_s + self.ocr_interval_s
         density = edge_density(frame.gray(CHANGE_SIDE))
         if self.ocr_ref is not None and change_score(self.ocr_ref, density) < self.ocr_change:
+            self.ocr_streak = 0  # a still picture again: the next change is read at once
+            self.next_ocr_s = frame.time_s + self.ocr_interval_s
             return
+        # Footage that changes at every candidate (motion, not a caption appearing on a still
+        # picture) is re-read ever less often: the interval doubles up to ocr_max_interval_s.
+        self.ocr_streak += 1
         self._keep_ocr(frame, frame.image(self.ocr_max_side), start_s=frame.time_s, density=density)
 
     def _keep_ocr(
@@ -231,9 +239,11 @@ class _Scanner:
         assert shot is not None
         if density is None:
             self.ocr_candidates += 1
+            self.ocr_streak = 0  # a new shot: read it, then look again soon
         self._flush_ocr(frame.time_s)
         self.ocr_ref = density if density is not None else edge_density(frame.gray(CHANGE_SIDE))
-        self.next_ocr_s = frame.time_s + self.ocr_interval_s
+        backoff = 2 ** max(0, self.ocr_streak - 1)
+        self.next_ocr_s = frame.time_s + min(self.ocr_max_interval_s, self.ocr_interval_s * backoff)
         self.ocr_pending = OcrSample(
             frame.time_s, shot.shot_id, image, start_s=start_s, end_s=frame.time_s
         )
@@ -255,10 +265,11 @@ def scan_video(
     frame_interval_s: float = 2.0,
     ocr_interval_s: float = 1.0,
     max_side: int = 640,
-    ocr_max_side: int = 960,
+    ocr_max_side: int = 640,
     min_shot_s: float = 0.5,
     dedup_distance: int = 6,
     ocr_change: float = 0.008,
+    ocr_max_interval_s: float = 4.0,
     shot_params: ShotParams | None = None,
     on_visual: Callable[[VisualSample], None] | None = None,
     on_ocr: Callable[[OcrSample], None] | None = None,
@@ -299,6 +310,7 @@ def scan_video(
         min_shot_s=params.min_shot_s,
         dedup_distance=dedup_distance,
         ocr_change=ocr_change,
+        ocr_max_interval_s=ocr_max_interval_s,
         on_visual=on_visual or result.visual.append,
         on_ocr=on_ocr or result.ocr.append,
     )

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # Frames are scaled down (never up) so that their longer side is at most this many pixels before
 # detection and recognition (rapidocr 1.4.4 ignores det_limit_side_len in "max" mode, so the
 # resize happens here). Tune with the ``max_side_px`` parameter; see the models report.
-DEFAULT_MAX_SIDE_PX = 960
+DEFAULT_MAX_SIDE_PX = 640
 
 
 class RapidOcrEngine:

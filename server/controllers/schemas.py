@@ -1,0 +1,164 @@
+"""Request and response bodies of the HTTP API that are not core types (``scenespark.types``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from scenespark.search import media_url, video_url
+from scenespark.types import (
+    Clip,
+    HighlightJob,
+    HighlightResult,
+    JobStatus,
+    ModelInfo,
+    Video,
+)
+from server.runtime import ServerRuntime
+
+
+class JobView(BaseModel):
+    """A background job (indexing or highlights) as the API shows it."""
+
+    request_id: str
+    kind: Literal["highlight", "index"]
+    status: JobStatus
+    progress: float = Field(ge=0.0, le=1.0)
+    message: str = ""
+    error: str = ""
+    prompt: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    video_id: str | None = Field(None, description="index jobs: the video, once known")
+    result: HighlightResult | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+    url: str = Field("", description="where to poll this job")
+
+    @classmethod
+    def of(cls, job: HighlightJob, runtime: ServerRuntime | None = None) -> JobView:
+        url = f"/api/v1/highlights/{job.request_id}" if job.kind == "highlight" else ""
+        video_id, message = job.params.get("video_id") or None, job.message
+        if job.kind == "index" and runtime is not None:
+            video_id, outcome = runtime.index_outcome(job)
+            message = outcome or message
+        return cls(
+            request_id=job.request_id,
+            kind=job.kind,
+            status=job.status,
+            progress=job.progress,
+            message=message,
+            error=job.error,
+            prompt=job.prompt,
+            params=job.params,
+            video_id=video_id,
+            result=job.result,
+            created_at=job.created_at,
+            finished_at=job.finished_at,
+            url=url or f"/api/v1/jobs/{job.request_id}",
+        )
+
+
+class JobRef(BaseModel):
+    request_id: str = Field(examples=["3f2c9e0d8a7b4c1e9f00aa11bb22cc33"])
+    status: JobStatus
+    url: str = Field(description="poll this URL for progress and the result")
+
+
+class AddVideoRequest(BaseModel):
+    path: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="a video file inside one of SCENESPARK_LIBRARY_ROOTS (absolute, or relative "
+        "to a root)",
+        examples=["/srv/videos/keynote.mp4"],
+    )
+    force: bool = Field(False, description="re-index even when the file is unchanged")
+
+
+class AddVideoResponse(BaseModel):
+    video_id: str | None = Field(None, description="known now when the file was indexed before")
+    path: str
+    job: JobRef
+
+
+class VideoView(Video):
+    """A catalog video plus the URLs to show it."""
+
+    thumbnail_url: str = ""
+    media_url: str = ""
+
+    @classmethod
+    def of(cls, video: Video) -> VideoView:
+        return cls(
+            **video.model_dump(),
+            thumbnail_url=media_url(video.thumbnail),
+            media_url=video_url(video.video_id),
+        )
+
+
+class VideoList(BaseModel):
+    videos: list[VideoView]
+    jobs: list[JobView] = Field(description="index jobs that are queued or running")
+
+
+class IndexCounts(BaseModel):
+    videos: int
+    segments: dict[str, int] = Field(description="active segments per modality")
+
+
+class StoreInfo(BaseModel):
+    mode: Literal["embedded", "http"]
+    location: str
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    models: list[ModelInfo]
+    index: IndexCounts
+    store: StoreInfo
+    planner: str = Field(examples=["deterministic", "llm:gpt-4o-mini"])
+    jobs: dict[str, int] = Field(description="queued and running jobs")
+    problems: list[str] = Field(default_factory=list)
+
+
+class ReplanRequest(BaseModel):
+    """Changes to a finished highlight job; everything else is taken from it."""
+
+    target_duration_s: float | None = Field(None, gt=0.0, le=3600.0)
+    locked_clip_ids: list[str] | None = Field(None, description="keep these clips")
+    excluded_clip_ids: list[str] | None = Field(None, description="never use these clips again")
+    order: Literal["chronological", "relevance"] | None = None
+
+
+class SubtitleClipperRequest(BaseModel):
+    video_id: str = Field(min_length=1, examples=["9b1f3c2a7d4e5f60"])
+    prompt: str | None = Field(None, max_length=2000, examples=["the most important moments"])
+
+
+class SubtitleClip(BaseModel):
+    start: float
+    end: float
+    path: str = Field(description="relative to the data dir; served under /media/files/")
+    tags: list[str] = Field(default_factory=list)
+    description: str = ""
+
+    @classmethod
+    def of(cls, clip: Clip) -> SubtitleClip:
+        return cls(
+            start=clip.start_s,
+            end=clip.end_s,
+            path=clip.path,
+            tags=clip.tags,
+            description=clip.description or clip.title,
+        )
+
+
+class SubtitleClipperStatus(BaseModel):
+    request_id: str
+    status: JobStatus
+    progress: float = 0.0
+    error: str = ""
+    clips: list[SubtitleClip] = Field(default_factory=list)
