@@ -7,8 +7,8 @@ Pure functions on plain data, so the rules are unit-testable without models or s
    window around the frame;
 2. spans are seeded strongest first; weaker evidence joins a span it overlaps, so one strong
    sentence plus the frames and on-screen text around it become one hit;
-3. per span, each modality contributes its best score and the modalities are fused with a
-   noisy-OR (agreement between modalities raises confidence; one modality alone keeps its score);
+3. per span, each modality contributes its best score; the span scores as its best modality,
+   raised in proportion when other modalities agree (weak noise does not add up);
 4. span edges snap to nearby shot cuts.
 """
 
@@ -49,10 +49,22 @@ class Span:
         return scores
 
     def fused_score(self) -> float:
-        miss = 1.0
-        for value in self.modality_scores().values():
-            miss *= 1.0 - min(max(value, 0.0), 1.0)
-        return round(1.0 - miss, 4)
+        """The best modality's score, raised when a second modality agrees.
+
+        The bonus is scaled by the best score itself, so several weak, unrelated signals (the
+        usual noise of a query that matches nothing) do not add up to a confident hit, while two
+        strong ones (the narrator says it *and* it is on screen) approach certainty.
+        """
+        scores = sorted(
+            (min(max(v, 0.0), 1.0) for v in self.modality_scores().values()), reverse=True
+        )
+        if not scores:
+            return 0.0
+        best = scores[0]
+        agreement = 1.0
+        for value in scores[1:]:
+            agreement *= 1.0 - value
+        return round(best + (1.0 - best) * (1.0 - agreement) * best, 4)
 
     def shot_ids(self) -> list[int]:
         return sorted({e.segment.shot_id for e in self.evidence if e.segment.shot_id >= 0})

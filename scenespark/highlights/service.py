@@ -7,6 +7,7 @@ be re-planned with another duration or with clips locked/excluded without search
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from scenespark.types import (
     HighlightJob,
     HighlightRequest,
     HighlightResult,
+    Hit,
     Modality,
     SearchRequest,
     Segment,
@@ -31,7 +33,20 @@ from scenespark.types import (
 Report = Callable[[float, str], None]
 CANDIDATES_FILE = "candidates.json"
 CANDIDATE_POOL = 40
-CANDIDATE_FLOOR = 0.8  # candidates may sit a little below the search threshold
+# A reel is asked to show *something*: candidates may sit well below the search threshold; the
+# planner keeps only those close to the best one (relative cut-off) and warns when all are weak.
+CANDIDATE_FLOOR = 0.15
+_FACET_SPLIT = re.compile(r"\s*(?:,|;|/|&|\band\b|\bor\b|\bplus\b|\bas well as\b)\s*", re.I)
+
+
+def topic_facets(topic: str) -> list[str]:
+    """The topic, then each part of a compound one: "space and rockets" → [.., "space", "rockets"]."""
+    parts = [p.strip() for p in _FACET_SPLIT.split(topic) if len(p.strip()) >= 3]
+    facets = [topic]
+    for part in parts:
+        if part.lower() != topic.lower() and part not in facets:
+            facets.append(part)
+    return facets
 
 
 def _noop(_fraction: float, _message: str) -> None:
@@ -135,16 +150,23 @@ class HighlightService:
         for video_id in request.video_ids or []:
             if self.engine.catalog.get_video(video_id) is None:
                 raise NotFoundError(f"no indexed video with id {video_id!r}")
-        floor = CANDIDATE_FLOOR * self.engine.settings.search_min_score
-        response = SearchEngine(self.engine).search(
-            SearchRequest(
-                query=parsed.topic,
-                top_k=CANDIDATE_POOL,
-                video_ids=request.video_ids,
-                min_score=floor,
+        searcher = SearchEngine(self.engine)
+        hits: dict[tuple[str, float, float], Hit] = {}
+        for query in topic_facets(parsed.topic):
+            response = searcher.search(
+                SearchRequest(
+                    query=query,
+                    top_k=CANDIDATE_POOL,
+                    video_ids=request.video_ids,
+                    min_score=CANDIDATE_FLOOR,
+                )
             )
-        )
-        candidates = candidates_from_hits(response.results)
+            for hit in response.results:
+                key = (hit.video_id, hit.start_s, hit.end_s)
+                if key not in hits or hits[key].score < hit.score:
+                    hits[key] = hit
+        ranked = sorted(hits.values(), key=lambda h: (-h.score, h.video_id, h.start_s))
+        candidates = candidates_from_hits(ranked[:CANDIDATE_POOL])
         if not candidates and request.video_ids:
             candidates = self._whole_video_candidates(request.video_ids)
         return candidates

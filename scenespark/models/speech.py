@@ -18,6 +18,7 @@ from scenespark.models.resolve import (
     resolve_speech,
     whisper_base_dir,
 )
+from scenespark.models.speech_timing import refine_segments, speech_regions
 from scenespark.types import ModelInfo, Word
 
 _JOIN_LOCK = threading.Lock()
@@ -84,12 +85,16 @@ class WhisperRecognizer:
         *,
         beam_size: int | None = None,
         vad_min_silence_ms: int = 500,
+        vad_speech_pad_ms: int = 400,
     ) -> None:
         self.info: ModelInfo = resolution.info
         self._resolution = resolution
         self._settings = settings
         self.beam_size = beam_size if beam_size is not None else settings.speech_beam_size
         self.vad_min_silence_ms = vad_min_silence_ms
+        # The decoder hears each chunk with this padding (robust recognition); word edges are
+        # tightened afterwards with an unpadded VAD pass (see speech_timing).
+        self.vad_speech_pad_ms = vad_speech_pad_ms
         self.cpu_threads = settings.threads_per_model()
         self._model: Any = None
         self._lock = threading.Lock()
@@ -152,7 +157,10 @@ class WhisperRecognizer:
                     language=lang,
                     beam_size=self.beam_size,
                     vad_filter=True,
-                    vad_parameters={"min_silence_duration_ms": self.vad_min_silence_ms},
+                    vad_parameters={
+                        "min_silence_duration_ms": self.vad_min_silence_ms,
+                        "speech_pad_ms": self.vad_speech_pad_ms,
+                    },
                     word_timestamps=True,
                     condition_on_previous_text=False,
                 )
@@ -161,7 +169,7 @@ class WhisperRecognizer:
                 raise MediaError(
                     f"speech recognition failed on {Path(audio_path).name}: {exc}"
                 ) from exc
-        kept = [seg for seg in segments if seg.text]
+        kept = refine_segments([seg for seg in segments if seg.text], speech_regions(audio_path))
         return Transcript(
             language=info.language,
             segments=kept,

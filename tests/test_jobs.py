@@ -1,0 +1,216 @@
+"""JobRunner with the real SQLite catalog: lifecycle, progress, failures, bounded concurrency and
+recovery after a simulated restart (a new runner on the same database)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from scenespark.errors import ConflictError, RenderError
+from scenespark.jobs import INTERRUPTED_MESSAGE, JobRunner, ReportFn, error_line
+from scenespark.store.catalog import Catalog
+from scenespark.types import Clip, HighlightJob, HighlightResult, JobStatus
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def rj_db(tmp_path: Path) -> Path:
+    return tmp_path / "catalog.db"
+
+
+@pytest.fixture
+def rj_catalog(rj_db: Path):
+    catalog = Catalog(rj_db)
+    yield catalog
+    catalog.close()
+
+
+def _result(job: HighlightJob) -> HighlightResult:
+    clip = Clip(clip_id="c1", video_id="v1", start_s=1.0, end_s=3.5, title=job.prompt)
+    return HighlightResult(
+        title=job.prompt, clips=[clip], duration_s=2.5, reel_path="media/x/reel.mp4"
+    )
+
+
+def test_job_lifecycle_is_persisted(rj_catalog: Catalog) -> None:
+    started = threading.Event()
+    release = threading.Event()
+
+    def fn(job: HighlightJob, report: ReportFn) -> HighlightResult:
+        started.set()
+        assert release.wait(10)
+        report(0.5, "half way")
+        return _result(job)
+
+    with JobRunner(rj_catalog, workers=1) as runner:
+        job = runner.submit("highlight", "the goals", {"target_duration_s": 30}, fn)
+        assert len(job.request_id) == 32
+        stored = rj_catalog.get_job(job.request_id)
+        assert stored is not None and stored.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        assert stored.params == {"target_duration_s": 30}
+        assert started.wait(10)
+        running = rj_catalog.get_job(job.request_id)
+        assert running is not None and running.status == JobStatus.RUNNING
+        release.set()
+        final = runner.wait(job.request_id, timeout_s=10)
+    assert final.status == JobStatus.DONE
+    assert final.progress == 1.0 and final.error == ""
+    assert final.finished_at is not None and final.finished_at >= final.created_at
+    stored = rj_catalog.get_job(job.request_id)
+    assert stored is not None and stored.status == JobStatus.DONE
+    assert stored.result is not None and stored.result.clips[0].clip_id == "c1"
+    assert stored.result.title == "the goals"
+
+
+def test_progress_is_visible_and_throttled(rj_catalog: Catalog) -> None:
+    checkpoint = threading.Event()
+    resume = threading.Event()
+    writes: list[float] = []
+    original_save = rj_catalog.save_job
+
+    def counting_save(job: HighlightJob) -> None:
+        writes.append(time.monotonic())
+        original_save(job)
+
+    rj_catalog.save_job = counting_save  # type: ignore[method-assign]  # count real writes
+
+    def fn(job: HighlightJob, report: ReportFn) -> None:
+        report(0.3, "rendering clip 1")
+        time.sleep(0.3)
+        report(0.4, "rendering clip 2")  # 0.3 s after the last write: persisted
+        checkpoint.set()
+        assert resume.wait(10)
+        for i in range(500):  # a chatty job: these must not become 500 writes
+            report(0.4 + 0.5 * i / 500, "tick")
+        return None
+
+    with JobRunner(rj_catalog, workers=1) as runner:
+        job = runner.submit("highlight", "p", {}, fn)
+        assert checkpoint.wait(10)
+        live = runner.get(job.request_id)
+        assert live is not None and live.progress == pytest.approx(0.4)
+        assert live.message == "rendering clip 2"
+        stored = rj_catalog.get_job(job.request_id)
+        assert stored is not None and stored.progress == pytest.approx(0.4)
+        resume.set()
+        final = runner.wait(job.request_id, timeout_s=10)
+    assert final.status == JobStatus.DONE and final.result is None
+    # submit + running + 1-2 progress writes + a few ticks + done; far fewer than 500.
+    assert len(writes) < 12
+
+
+def test_failure_messages(rj_catalog: Catalog) -> None:
+    def render_fails(job: HighlightJob, report: ReportFn) -> None:
+        raise RenderError("ffmpeg (reel) failed (exit 1): moov atom not found\nsecond line")
+
+    def bug(job: HighlightJob, report: ReportFn) -> None:
+        raise KeyError("video_id")
+
+    with JobRunner(rj_catalog, workers=2) as runner:
+        a = runner.submit("highlight", "a", {}, render_fails)
+        b = runner.submit("highlight", "b", {}, bug)
+        fa = runner.wait(a.request_id, timeout_s=10)
+        fb = runner.wait(b.request_id, timeout_s=10)
+    assert fa.status == JobStatus.FAILED
+    assert fa.error == "ffmpeg (reel) failed (exit 1): moov atom not found second line"
+    assert "\n" not in fa.error and fa.finished_at is not None
+    assert fb.status == JobStatus.FAILED
+    assert fb.error == "internal error: KeyError: 'video_id'"
+    stored = rj_catalog.get_job(b.request_id)
+    assert stored is not None and stored.error == fb.error
+
+
+def test_error_line_is_bounded() -> None:
+    line = error_line(ValueError("x" * 5000))
+    assert line.startswith("internal error: ValueError: x") and len(line) <= 500
+
+
+def test_bounded_concurrency(rj_catalog: Catalog) -> None:
+    lock = threading.Lock()
+    running = 0
+    peak = 0
+
+    def fn(job: HighlightJob, report: ReportFn) -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.15)
+        with lock:
+            running -= 1
+
+    with JobRunner(rj_catalog, workers=2) as runner:
+        jobs = [runner.submit("highlight", f"p{i}", {}, fn) for i in range(6)]
+        queued_now = [rj_catalog.get_job(j.request_id) for j in jobs]
+        assert sum(1 for j in queued_now if j and j.status == JobStatus.QUEUED) >= 3
+        finals = [runner.wait(j.request_id, timeout_s=20) for j in jobs]
+    assert all(f.status == JobStatus.DONE for f in finals)
+    assert peak == 2
+    assert runner.max_running_seen == 2
+
+
+def test_submit_after_shutdown_is_refused(rj_catalog: Catalog) -> None:
+    runner = JobRunner(rj_catalog, workers=1)
+    runner.shutdown()
+    with pytest.raises(ConflictError):
+        runner.submit("highlight", "late", {}, lambda job, report: None)
+
+
+def test_recovery_after_restart(rj_db: Path) -> None:
+    """A process dies with one job running and two queued: the next start resumes the jobs
+    whose function can be resolved and fails the other with a clear message."""
+    first_catalog = Catalog(rj_db)
+    block = threading.Event()
+    started = threading.Event()
+
+    def stuck(job: HighlightJob, report: ReportFn) -> None:
+        started.set()
+        report(0.6, "rendering")
+        block.wait(30)
+
+    dead = JobRunner(first_catalog, workers=1)
+    running = dead.submit("highlight", "resumable running", {"n": 1}, stuck)
+    assert started.wait(10)
+    queued_ok = dead.submit("highlight", "resumable queued", {"n": 2}, stuck)
+    queued_lost = dead.submit("index", "not resumable", {"n": 3}, stuck)
+    # The "process dies": its catalog is closed first, so nothing more gets written by it.
+    dead.shutdown(wait=False)
+    first_catalog.close()
+    block.set()
+
+    catalog = Catalog(rj_db)
+    before = {j.request_id: j.status for j in catalog.list_jobs(limit=10)}
+    assert before[running.request_id] == JobStatus.RUNNING
+    assert before[queued_ok.request_id] == before[queued_lost.request_id] == JobStatus.QUEUED
+
+    seen: list[str] = []
+
+    def finish(job: HighlightJob, report: ReportFn) -> HighlightResult:
+        seen.append(job.request_id)
+        return _result(job)
+
+    def resolver(job: HighlightJob):
+        return finish if job.kind == "highlight" else None
+
+    runner = JobRunner(catalog, workers=1)
+    resumed = runner.recover(resolver)
+    assert sorted(resumed) == sorted([running.request_id, queued_ok.request_id])
+    for request_id in resumed:
+        assert runner.wait(request_id, timeout_s=10).status == JobStatus.DONE
+    runner.shutdown()
+    assert sorted(seen) == sorted(resumed)
+    lost = catalog.get_job(queued_lost.request_id)
+    assert lost is not None and lost.status == JobStatus.FAILED
+    assert lost.error == INTERRUPTED_MESSAGE and lost.finished_at is not None
+    again = catalog.get_job(running.request_id)
+    assert again is not None and again.params == {"n": 1} and again.result is not None
+    # Nothing is left queued or running, and a second recovery finds nothing to do.
+    assert catalog.list_jobs(statuses=[JobStatus.QUEUED, JobStatus.RUNNING]) == []
+    second = JobRunner(catalog, workers=1)
+    assert second.recover(resolver) == []
+    second.shutdown()
+    catalog.close()
