@@ -22,6 +22,7 @@ from scenespark.highlights.candidates import BoundaryIndex
 DEFAULT_PRE_ROLL_S = 0.15
 DEFAULT_POST_ROLL_S = 0.15
 DEFAULT_WINDOW_S = 2.0
+SILENT_CUT_REACH_S = 1.0  # a shot cut this close to a sentence, in silence, bounds its roll
 MAX_BOUNDARY_DISTANCE_S = 0.3  # a quality-0 cut lies at most this far from its boundary
 _MIN_GAP_S = 0.04
 _EPS_S = 1e-3
@@ -73,18 +74,28 @@ class Snapper:
                 add(cut, 0)
                 continue
             edge = word[0] if cut - word[0] <= word[1] - cut else word[1]
+            if side == "end" and cut - word[0] <= MAX_BOUNDARY_DISTANCE_S:
+                edge = word[0]  # an end stays before the cut: no frames of the next shot
             add(edge, 0 if abs(edge - cut) <= MAX_BOUNDARY_DISTANCE_S else 1)
         # Both sides may cut at either kind of sentence boundary: a start just before a
         # sentence starts or just after one ends (in the silence), an end likewise.
+        # Both sides may also cut at either kind of sentence boundary: a start just before a
+        # sentence starts or just after one ends (in the silence), an end likewise. An end placed
+        # before a sentence never shows the first frames of a shot cut in that silence.
         for p in idx.sentence_starts:
             prev_end = idx.prev_word_end(p)
-            rolled = max(p - self.pre_roll_s, idx.cut_before(p), 0.0)
+            cut = idx.cut_before(p)
+            rolled = max(p - self.pre_roll_s, cut, 0.0)
             if prev_end is not None:
                 rolled = max(rolled, prev_end)
+            silent_cut = cut > 0.0 and (prev_end is None or cut >= prev_end)
+            if side == "end" and silent_cut and p - cut <= SILENT_CUT_REACH_S:
+                rolled = cut  # an end must not show the next shot's first frames
             add(min(rolled, p), 0)
         for p in idx.sentence_ends:
             next_start = idx.next_word_start(p)
-            rolled = min(p + self.post_roll_s, idx.cut_after(p), self.duration_s)
+            cut = idx.cut_after(p)
+            rolled = min(p + self.post_roll_s, cut, self.duration_s)
             if next_start is not None:
                 rolled = min(rolled, next_start)
             add(max(rolled, p), 0)
