@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     ocr_interval_s: float = Field(1.0, gt=0.0, description="OCR candidate frame spacing")
     frame_reader: Literal["pyav", "decord"] = Field("pyav", description="video decoder for frames")
     workers: int = Field(1, ge=1, le=16, description="videos indexed concurrently")
-    model_threads: int = Field(0, ge=0, description="threads per model; 0 = cores / workers")
+    model_threads: int = Field(0, ge=0, description="threads per model; 0 = cores / (2 x workers)")
     thumbnail_max_side: int = Field(320, ge=64, le=1280)
 
     # --- search --------------------------------------------------------------------------
@@ -135,8 +135,11 @@ class Settings(BaseSettings):
     def threads_per_model(self) -> int:
         if self.model_threads:
             return self.model_threads
+        # each video runs two lanes at once (speech beside frames/OCR/visual): split the cores
+        # between them; oversubscribing (e.g. 2 ORT + 2 CTranslate2 threads on 2 cores) was
+        # measured 2x slower than one thread per model
         cores = os.cpu_count() or 1
-        return max(1, cores // self.workers)
+        return max(1, cores // (2 * self.workers))
 
     def ensure_dirs(self) -> None:
         for path in (self.home, self.media_dir, self.models_dir):
