@@ -1,0 +1,33 @@
+"""Run every benchmark in turn (`make bench`): indexing speed, search latency, render speed and
+quality on the shared corpus. Each prints its own table with its baseline from the same run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHES = [
+    ["index_speed.py"],
+    ["search_latency.py"],
+    ["render_speed.py"],
+    ["corpus_quality.py"],
+]
+
+
+def main() -> int:
+    failed = []
+    for bench in BENCHES:
+        print(f"\n=== {' '.join(bench)} ===", flush=True)
+        code = subprocess.call([sys.executable, str(HERE / bench[0]), *bench[1:]])
+        if code != 0:
+            failed.append(bench[0])
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
