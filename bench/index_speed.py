@@ -41,7 +41,9 @@ def timed(fn, *args, **kwargs):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("video", nargs="?", default=str(DEFAULT_VIDEO))
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--reader", default=None, choices=["pyav", "decord"])
@@ -77,39 +79,61 @@ def main() -> int:
             engine.models.ocr(),
             engine.models.visual(),
         )
-        scan, wall, cpu = timed(scan_video, video, reader=settings.frame_reader,
-                                frame_interval_s=settings.frame_interval_s,
-                                ocr_interval_s=settings.ocr_interval_s)
-        rows["scan (decode+shots+sampling)"] = {"wall_s": wall, "cpu_s": cpu,
-                                                "frames": scan.frames_decoded,
-                                                "visual_samples": len(scan.visual),
-                                                "ocr_samples": len(scan.ocr)}
+        scan, wall, cpu = timed(
+            scan_video,
+            video,
+            reader=settings.frame_reader,
+            frame_interval_s=settings.frame_interval_s,
+            ocr_interval_s=settings.ocr_interval_s,
+        )
+        rows["scan (decode+shots+sampling)"] = {
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "frames": scan.frames_decoded,
+            "visual_samples": len(scan.visual),
+            "ocr_samples": len(scan.ocr),
+        }
         text.embed_texts(["warm up"])
         if scan.ocr and ocr is not None:
             ocr.read(scan.ocr[0].image)
         if scan.visual and visual is not None:
-            (visual.tag_images if visual.kind == "tagger" else visual.embed_images)([scan.visual[0].image])
+            (visual.tag_images if visual.kind == "tagger" else visual.embed_images)(
+                [scan.visual[0].image]
+            )
 
         with tempfile.TemporaryDirectory() as audio_dir:
             wav = Path(audio_dir) / "a.wav"
             _, wall_a, _ = timed(extract_audio_wav, video, wav)
-            transcript, wall, cpu = timed(speech.transcribe, wav, language=settings.speech_language or None)
-        rows["speech (audio extract + whisper)"] = {"wall_s": wall + wall_a, "cpu_s": cpu,
-                                                    "segments": len(transcript.segments)}
+            transcript, wall, cpu = timed(
+                speech.transcribe, wav, language=settings.speech_language or None
+            )
+        rows["speech (audio extract + whisper)"] = {
+            "wall_s": wall + wall_a,
+            "cpu_s": cpu,
+            "segments": len(transcript.segments),
+        }
         if ocr is not None:
             _, wall, cpu = timed(lambda: [ocr.read(s.image) for s in scan.ocr])
             rows["ocr (all OCR samples)"] = {"wall_s": wall, "cpu_s": cpu, "frames": len(scan.ocr)}
         if visual is not None:
             images = [s.image for s in scan.visual]
             fn = visual.tag_images if visual.kind == "tagger" else visual.embed_images
-            _, wall, cpu = timed(lambda: [fn(images[i : i + 16]) for i in range(0, len(images), 16)])
-            rows[f"visual ({visual.kind}, all samples)"] = {"wall_s": wall, "cpu_s": cpu,
-                                                             "frames": len(images)}
+            _, wall, cpu = timed(
+                lambda: [fn(images[i : i + 16]) for i in range(0, len(images), 16)]
+            )
+            rows[f"visual ({visual.kind}, all samples)"] = {
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "frames": len(images),
+            }
         outcome, wall, cpu = timed(IndexService(engine).index_file, video)
-        rows["pipeline (index_file, stages overlap)"] = {"wall_s": wall, "cpu_s": cpu,
-                                                         "stages_s": outcome.stage_s,
-                                                         "counts": outcome.counts,
-                                                         "action": outcome.action}
+        rows["pipeline (index_file, stages overlap)"] = {
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "stages_s": outcome.stage_s,
+            "counts": outcome.counts,
+            "action": outcome.action,
+        }
         engine.close()
 
     duration = info.duration_s
@@ -130,10 +154,14 @@ def main() -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{video.name}: {duration:.1f} s of video on {report['machine']} (reader {report['reader']})")
+    print(
+        f"{video.name}: {duration:.1f} s of video on {report['machine']} (reader {report['reader']})"
+    )
     print(f"{'stage':<40} {'wall s':>8} {'x real time':>12} {'x baseline':>11}")
     for name, row in rows.items():
-        print(f"{name:<40} {row['wall_s']:>8.2f} {row['x_realtime']:>12.2f} {row['vs_baseline']:>11.2f}")
+        print(
+            f"{name:<40} {row['wall_s']:>8.2f} {row['x_realtime']:>12.2f} {row['vs_baseline']:>11.2f}"
+        )
     print(f"pipeline stage times: {rows['pipeline (index_file, stages overlap)']['stages_s']}")
     return 0
 
