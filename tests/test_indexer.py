@@ -1,0 +1,298 @@
+"""The indexer end to end on generated media, with the real models and stores.
+
+- what gets indexed: the spoken words, the on-screen text with its time span, the shot cuts,
+  the visual frames;
+- idempotence (unchanged file skipped) and per-modality rebuild;
+- the `scenespark index` CLI: one-line messages and exit codes for bad input, nothing indexed
+  is harmed;
+- crash safety: SIGKILL in the middle of a re-index leaves the previous index searchable, and a
+  rerun finishes the job;
+- the same indexing + search through a real Chroma server (`chroma run`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scenespark.config import Settings, load_settings
+from scenespark.engine import Engine
+from scenespark.search import SearchEngine
+from scenespark.types import Modality, SearchRequest
+
+pytestmark = pytest.mark.slow
+
+SCENESPARK = Path(sys.executable).with_name("scenespark")
+
+
+@pytest.fixture(scope="module")
+def ix_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("indexer") / "home"
+
+
+@pytest.fixture(scope="module")
+def ix_library(tmp_path_factory: pytest.TempPathFactory, sample_video) -> Path:
+    """A folder holding only the sample video (no sidecar subtitles)."""
+    folder = tmp_path_factory.mktemp("library")
+    shutil.copyfile(sample_video.path, folder / "garden.mp4")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def ix_engine(ix_home: Path) -> Engine:
+    return Engine(load_settings(home=ix_home))
+
+
+@pytest.fixture(scope="module")
+def ix_indexed(ix_engine: Engine, ix_library: Path):
+    from indexer.service import IndexService
+
+    outcome = IndexService(ix_engine).index_file(ix_library / "garden.mp4")
+    assert outcome.action == "indexed", outcome.message
+    return outcome
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["SCENESPARK_HOME"] = str(home)
+    return env
+
+
+def test_index_captures_speech_text_shots_and_frames(ix_engine, ix_indexed, sample_video) -> None:
+    truth = sample_video.truth
+    catalog = ix_engine.catalog
+    video = catalog.get_video(ix_indexed.video_id)
+    assert video is not None and video.status == "ready"
+    speech = " ".join(s.text.lower() for s in catalog.segments(video.video_id, [Modality.SPEECH]))
+    for word in ("garden", "tomatoes", "basil"):
+        assert word in speech
+    ocr = catalog.segments(video.video_id, [Modality.OCR])
+    window = truth.texts[0]
+    sale = [s for s in ocr if "SPRING SALE" in s.text.upper()]
+    assert sale, [s.text for s in ocr]
+    assert abs(sale[0].start_s - window.start_s) <= 1.0
+    assert abs(sale[0].end_s - window.end_s) <= 1.0
+    cuts = [s.start_s for s in video.shots if s.start_s > 0]
+    assert len(cuts) == len(truth.cuts_s)
+    for expected, found in zip(truth.cuts_s, cuts, strict=True):
+        assert abs(expected - found) <= 0.5
+    visual = catalog.segments(video.video_id, [Modality.VISUAL])
+    # one keyframe per shot at least, at most one frame per 2 s interval (+ keyframes)
+    assert len(video.shots) <= len(visual) <= truth.duration_s / 2 + len(video.shots)
+    assert all((ix_engine.settings.home / s.thumbnail).is_file() for s in visual)
+    assert ix_indexed.counts == {
+        m: catalog.count_segments(video.video_id)[m] for m in ix_indexed.counts
+    }
+
+
+def test_search_finds_speech_and_on_screen_text(ix_engine, ix_indexed) -> None:
+    searcher = SearchEngine(ix_engine)
+    spoken = searcher.search(SearchRequest(query="planting tomatoes"))
+    assert spoken.results and spoken.results[0].modality_scores.get("speech", 0) > 0
+    assert spoken.results[0].start_s < 6.0
+    written = searcher.search(SearchRequest(query="SPRING SALE 42"))
+    assert written.results and 9.0 <= written.results[0].start_s <= 11.0
+    nothing = searcher.search(SearchRequest(query="a submarine diving under arctic ice"))
+    assert nothing.results == []
+
+
+def test_unchanged_file_is_skipped_and_rebuild_redoes_one_modality(
+    ix_engine, ix_indexed, ix_library
+) -> None:
+    from indexer.service import IndexService
+
+    service = IndexService(ix_engine)
+    again = service.index_file(ix_library / "garden.mp4")
+    assert again.action == "skipped" and "unchanged" in again.message
+    before = ix_engine.catalog.active_runs()
+    [outcome] = service.rebuild([ix_indexed.video_id], [Modality.OCR])
+    assert outcome.action == "reindexed"
+    after = ix_engine.catalog.active_runs()
+    key = lambda m: (ix_indexed.video_id, m)  # noqa: E731
+    assert after[key("ocr")] != before[key("ocr")]
+    assert after[key("speech")] == before[key("speech")]
+    assert after[key("visual")] == before[key("visual")]
+    # nothing is stale: the superseded OCR vectors were deleted
+    assert ix_engine.catalog.stale_runs(older_than_s=0.0) == []
+
+
+def test_cli_bad_inputs_get_one_line_each(
+    tmp_path: Path,
+    audio_only: Path,
+    corrupt_video: Path,
+    empty_file: Path,
+    short_video: Path,
+    unicode_name_video: Path,
+) -> None:
+    home = tmp_path / "home"
+    empty_dir = tmp_path / "no videos here"
+    empty_dir.mkdir()
+    (empty_dir / "notes.txt").write_text("not a video")
+    loop_dir = tmp_path / "loop"
+    loop_dir.mkdir()
+    shutil.copyfile(short_video, loop_dir / "tiny clip.mp4")
+    (loop_dir / "again").symlink_to(loop_dir, target_is_directory=True)
+    bad = [tmp_path / "missing.mp4", empty_dir, corrupt_video, empty_file, audio_only]
+    good = [unicode_name_video, loop_dir]  # the unicode one is a copy of silent_video (no audio)
+    proc = subprocess.run(
+        [str(SCENESPARK), "index", "add", "--recursive", *map(str, bad + good)],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("scenespark:")]
+    for path in bad:
+        assert any(path.name in line for line in errors), (path, errors)
+    # the good ones (no audio + unicode name, a 0.5 s video behind a symlink loop) are indexed
+    status = subprocess.run(
+        [str(SCENESPARK), "index", "status", "--json"],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert status.returncode == 0, status.stderr
+    import json
+
+    videos = json.loads(status.stdout)["videos"]
+    names = {Path(v["path"]).name for v in videos if v["status"] == "ready"}
+    assert {"vidéo de test ü.mp4", "tiny clip.mp4"} <= names
+    silent = next(v for v in videos if Path(v["path"]).name == "vidéo de test ü.mp4")
+    assert not silent["has_audio"] and silent["counts"].get("speech", 0) == 0
+
+
+def test_cli_refuses_a_second_writer(tmp_path: Path, silent_video: Path) -> None:
+    from scenespark.ownership import WriterLock
+
+    settings = load_settings(home=tmp_path / "home")
+    with WriterLock(settings, role="test"):
+        proc = subprocess.run(
+            [str(SCENESPARK), "index", "add", str(silent_video)],
+            env=_env(settings.home),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.strip().splitlines() if line]
+    assert len(lines) == 1 and "another SceneSpark process" in lines[0]
+
+
+def test_sigkill_mid_index_keeps_the_previous_index(tmp_path: Path, sample_video) -> None:
+    home = tmp_path / "home"
+    video = tmp_path / "garden.mp4"
+    shutil.copyfile(sample_video.path, video)
+    first = subprocess.run(
+        [str(SCENESPARK), "index", "add", str(video)],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert first.returncode == 0, first.stderr
+    settings = load_settings(home=home)
+    engine = Engine(settings)
+    runs_before = engine.catalog.active_runs()
+    assert SearchEngine(engine).search(SearchRequest(query="tomatoes")).results
+    engine.close()
+
+    # re-index with --force and kill the process while it writes vectors
+    proc = subprocess.Popen(
+        [str(SCENESPARK), "index", "add", "--force", str(video)],
+        env=_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 300
+    for line in proc.stdout:
+        if "embedding and storing" in line or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    engine = Engine(load_settings(home=home))
+    assert engine.catalog.active_runs() == runs_before  # nothing half-committed
+    hits = SearchEngine(engine).search(SearchRequest(query="tomatoes")).results
+    assert hits and hits[0].start_s < 6.0
+    engine.close()
+
+    rerun = subprocess.run(
+        [str(SCENESPARK), "index", "add", "--force", str(video)],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    engine = Engine(load_settings(home=home))
+    assert engine.catalog.active_runs() != runs_before
+    assert engine.catalog.stale_runs(older_than_s=0.0) == []  # orphans of the killed run purged
+    assert SearchEngine(engine).search(SearchRequest(query="tomatoes")).results
+    engine.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_index_and_search_through_a_chroma_server(tmp_path: Path, ix_library: Path) -> None:
+    from indexer.service import IndexService
+
+    chroma = Path(sys.executable).with_name("chroma")
+    port = _free_port()
+    log = (tmp_path / "chroma.log").open("w")
+    server = subprocess.Popen(
+        [str(chroma), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
+         "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        settings: Settings = load_settings(
+            home=tmp_path / "home", chroma_url=f"http://127.0.0.1:{port}"
+        )
+        engine = _engine_when_up(settings, server)
+        outcome = IndexService(engine).index_file(ix_library / "garden.mp4")
+        assert outcome.action == "indexed", outcome.message
+        assert not (settings.home / "chroma").exists()  # vectors live in the server
+        hits = SearchEngine(engine).search(SearchRequest(query="tomatoes")).results
+        assert hits and hits[0].start_s < 6.0
+        engine.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def _engine_when_up(settings: Settings, server: subprocess.Popen) -> Engine:
+    from scenespark.errors import StoreError
+
+    deadline = time.monotonic() + 60
+    while True:
+        engine = Engine(settings)
+        try:
+            engine.vectors.spaces()
+            return engine
+        except StoreError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise
+            time.sleep(0.3)
