@@ -7,6 +7,7 @@ Empty model names mean "the model bundled in an installed package" (see ``scenes
 from __future__ import annotations
 
 import json
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -170,6 +171,11 @@ def apply_offline_env() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bars
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    # libraries that log below WARNING by default (bm25s sets its own logger to DEBUG)
+    for name in ("bm25s", "sentence_transformers", "chromadb", "httpx", "faster_whisper"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     if "TIKTOKEN_CACHE_DIR" not in os.environ:
         try:
             import importlib.util

@@ -18,6 +18,7 @@ then ``raw_score`` (term frequency and length normalisation break ties).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,8 @@ class KeywordIndex:
         tokenises the new run's segments.
         """
         import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 
         index = cls()
         video_codes: dict[str, int] = {}
