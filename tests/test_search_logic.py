@@ -1,0 +1,192 @@
+"""Fast unit tests of the pure search and evaluation logic: span fusion, query intent,
+sentence/OCR shaping and the retrieval metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenespark.evaluate import EvalQuery, aggregate, average_precision, iou, recall_at, score_query
+from scenespark.evaluate_index import cut_recall, ocr_matches, word_error_rate
+from scenespark.fusion import ScoredEvidence, Span, build_spans, calibrate, snap_to_cuts
+from scenespark.query import understand
+from scenespark.textsegments import (
+    OcrReading,
+    merge_ocr_readings,
+    sentences_from_words,
+    split_text_sentences,
+)
+from scenespark.types import Modality, Segment, Shot, Word
+
+
+def seg(modality: Modality, start: float, end: float, text: str = "", **kw) -> Segment:
+    return Segment(video_id="v", modality=modality, start_s=start, end_s=end, text=text, **kw)
+
+
+def ev(segment: Segment, score: float, sid: str = "") -> ScoredEvidence:
+    return ScoredEvidence(sid or f"{segment.modality}:{segment.start_s}", segment, score, "dense")
+
+
+SHOTS = [
+    Shot(shot_id=0, start_s=0.0, end_s=10.0, keyframe_s=0.5),
+    Shot(shot_id=1, start_s=10.0, end_s=22.0, keyframe_s=10.5),
+    Shot(shot_id=2, start_s=22.0, end_s=90.0, keyframe_s=22.5),
+]
+
+
+# --- fusion --------------------------------------------------------------------------------
+def test_calibrate_is_clamped_linear() -> None:
+    assert calibrate(0.1, 0.2, 0.6) == 0.0
+    assert calibrate(0.4, 0.2, 0.6) == pytest.approx(0.5)
+    assert calibrate(0.9, 0.2, 0.6) == 1.0
+
+
+def test_visual_frame_stands_for_a_short_shot_and_a_window_of_a_long_one() -> None:
+    short = seg(Modality.VISUAL, 12.0, 14.0, "cat", frame_time_s=12.0, shot_id=1)
+    long = seg(Modality.VISUAL, 40.0, 42.0, "dog", frame_time_s=40.0, shot_id=2)
+    spans = build_spans([ev(short, 0.8), ev(long, 0.7)], {"v": SHOTS}, join_floor=0.1)
+    by_text = {s.evidence[0].segment.text: (s.start_s, s.end_s) for s in spans}
+    assert by_text["cat"] == (10.0, 22.0)
+    assert by_text["dog"] == (37.0, 43.0)
+
+
+def test_modalities_agreeing_on_a_moment_fuse_into_one_stronger_span() -> None:
+    speech = seg(Modality.SPEECH, 12.0, 16.0, "the cat sleeps")
+    ocr = seg(Modality.OCR, 11.0, 20.0, "CAT")
+    spans = build_spans([ev(speech, 0.6), ev(ocr, 0.6)], {"v": SHOTS}, join_floor=0.1)
+    assert len(spans) == 1
+    assert spans[0].fused_score() > 0.6
+    assert set(spans[0].modality_scores()) == {"speech", "ocr"}
+
+
+def test_a_sentence_running_over_a_cut_does_not_swallow_the_next_shot() -> None:
+    visual = seg(Modality.VISUAL, 0.5, 2.0, "rabbit", frame_time_s=0.5, shot_id=0)
+    speech = seg(Modality.SPEECH, 9.7, 12.5, "three rodents are plotting")
+    spans = build_spans([ev(speech, 0.8), ev(visual, 0.5)], {"v": SHOTS}, join_floor=0.1)
+    assert len(spans) == 2
+    said = next(s for s in spans if s.evidence[0].segment.modality == Modality.SPEECH)
+    assert said.start_s == pytest.approx(10.0)  # snapped onto the cut 0.3 s away
+    assert said.end_s == pytest.approx(12.5)
+
+
+def test_weak_unrelated_signals_do_not_add_up() -> None:
+    span = Span("v", 0, 5)
+    span.evidence = [
+        ev(seg(Modality.SPEECH, 0, 5), 0.22),
+        ev(seg(Modality.OCR, 0, 5), 0.13),
+        ev(seg(Modality.VISUAL, 0, 5, frame_time_s=1.0), 0.05),
+    ]
+    assert span.fused_score() < 0.26
+    strong = Span("v", 0, 5)
+    strong.evidence = [ev(seg(Modality.SPEECH, 0, 5), 0.8), ev(seg(Modality.OCR, 0, 5), 0.8)]
+    assert strong.fused_score() > 0.9
+
+
+def test_evidence_below_the_floor_is_ignored_and_edges_snap_to_cuts() -> None:
+    spans = build_spans([ev(seg(Modality.SPEECH, 1, 3), 0.05)], {"v": SHOTS}, join_floor=0.1)
+    assert spans == []
+    span = Span("v", 9.6, 21.7)
+    snap_to_cuts(span, SHOTS)
+    assert (span.start_s, span.end_s) == (10.0, 22.0)
+
+
+# --- query intent --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "topic", "hint"),
+    [
+        ("when does the narrator mention the kitchen window", "the kitchen window", "speech"),
+        ("where do they talk about pricing", "pricing", "speech"),
+        ("TRAFFIC CAM 4", "TRAFFIC CAM 4", None),
+        ("the slide with revenue numbers", "the slide with revenue numbers", "ocr"),
+        ("moments with dogs", "dogs", None),
+        ("a cat", "a cat", None),
+    ],
+)
+def test_query_intent(query: str, topic: str, hint: str | None) -> None:
+    intent = understand(query)
+    assert intent.topic == topic
+    assert (intent.hint.value if intent.hint else None) == hint
+
+
+# --- shaping recogniser output ---------------------------------------------------------------
+def words(*items: tuple[float, float, str]) -> list[Word]:
+    return [Word(start_s=a, end_s=b, text=t) for a, b, t in items]
+
+
+def test_sentences_split_at_punctuation_and_long_pauses() -> None:
+    spans = sentences_from_words(
+        words(
+            (0.0, 0.4, "Hello"),
+            (0.5, 0.9, "there."),
+            (1.0, 1.3, "Next"),
+            (1.4, 1.8, "one"),
+            (3.0, 3.4, "after"),
+            (3.5, 3.9, "pause"),
+        )
+    )
+    assert [s.text for s in spans] == ["Hello there.", "Next one", "after pause"]
+    assert (spans[0].start_s, spans[0].end_s) == (0.0, 0.9)
+
+
+def test_long_sentences_split_at_the_widest_pause() -> None:
+    items = [(i * 0.5, i * 0.5 + 0.4, f"w{i}") for i in range(20)]
+    items += [(10.6 + i * 0.5, 11.0 + i * 0.5, f"x{i}") for i in range(12)]  # 0.2 s wider gap
+    spans = sentences_from_words(words(*items))
+    assert len(spans) == 2 and spans[1].text.startswith("x0")
+
+
+def test_untimed_cue_shares_its_time_by_sentence_length() -> None:
+    spans = split_text_sentences(0.0, 10.0, "Short one. A much longer second sentence here.")
+    assert len(spans) == 2 and spans[0].end_s == spans[1].start_s and spans[1].end_s == 10.0
+    assert spans[0].end_s < 5.0
+
+
+def test_ocr_readings_merge_into_spans_and_tolerate_flicker() -> None:
+    readings = [
+        OcrReading(0.0, 1.0, [("SPRING SALE 42", 0.9)]),
+        OcrReading(1.0, 2.0, [("SPRING SALE 4Z", 0.7)]),  # a misread of the same line
+        OcrReading(2.0, 3.0, []),  # flicker: missed once
+        OcrReading(3.0, 4.0, [("SPRING SALE 42", 0.9), ("Shipping today", 0.8)]),
+        OcrReading(4.0, 8.0, []),
+        OcrReading(8.0, 9.0, []),
+    ]
+    spans = merge_ocr_readings(readings)
+    assert [(s.text, s.start_s, s.end_s) for s in spans] == [
+        ("SPRING SALE 42", 0.0, 4.0),
+        ("Shipping today", 3.0, 4.0),
+    ]
+
+
+# --- metrics -------------------------------------------------------------------------------
+def test_iou_recall_and_average_precision() -> None:
+    assert iou((0, 10), (5, 15)) == pytest.approx(5 / 15)
+    expected = [(0.0, 10.0), (20.0, 30.0)]
+    ranked = [(40.0, 50.0), (1.0, 10.0), (20.0, 29.0)]
+    assert recall_at(ranked, expected, 1, 0.5) == 0.0
+    assert recall_at(ranked, expected, 5, 0.5) == 1.0
+    assert average_precision(ranked, expected) == pytest.approx((1 / 2 + 2 / 3) / 2)
+
+
+def test_no_match_queries_score_empty_answers() -> None:
+    query = EvalQuery(id="q", query="nothing", type="no_match", expected=[])
+    rows = [score_query(query, [], 1.0), score_query(query, [(0.0, 1.0)], 1.0)]
+    assert aggregate(rows)["no_match"]["correct_empty"] == 0.5
+
+
+def test_word_error_rate_normalises_case_punctuation_and_numbers() -> None:
+    assert (
+        word_error_rate("Revenue reached four point two million.", "revenue reached 4.2 million")
+        == 0
+    )
+    assert word_error_rate("a b c d", "a x c") == pytest.approx(0.5)
+
+
+def test_ocr_matches_and_cut_recall() -> None:
+    overlays = [{"text": "TRAFFIC CAM 4", "start_s": 10.0, "end_s": 20.0}]
+    found = ocr_matches(overlays, [seg(Modality.OCR, 12.0, 19.0, "TRAFFICCAM4")])
+    assert found[0]["found"]
+    missed = ocr_matches(overlays, [seg(Modality.OCR, 30.0, 40.0, "TRAFFIC CAM 4")])
+    assert not missed[0]["found"]  # right text, wrong time
+    result = cut_recall(
+        [10.0, 22.0], [*SHOTS[:2], Shot(shot_id=2, start_s=22.4, end_s=30, keyframe_s=23)]
+    )
+    assert result["recall"] == 1.0 and result["extra_cuts"] == 0
