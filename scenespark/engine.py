@@ -23,10 +23,13 @@ CLIP_SPACE = "clip"
 
 
 class Engine:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, background_keywords: bool = False) -> None:
+        """``background_keywords``: rebuild the keyword index in the background after the
+        library changes, serving the previous one meanwhile (for a long-running server)."""
         apply_offline_env()
         settings.ensure_dirs()
         self.settings = settings
+        self._background_keywords = background_keywords
         self._lock = threading.RLock()
 
     @cached_property
@@ -52,7 +55,7 @@ class Engine:
     def keywords(self) -> KeywordCache:
         from scenespark.store.keyword import KeywordCache
 
-        return KeywordCache(self.catalog)
+        return KeywordCache(self.catalog, background=self._background_keywords)
 
     def text_space(self) -> str:
         """Open (or create) the text embedding space for the configured text model."""

@@ -107,7 +107,7 @@ class ServerRuntime:
         self.lock.acquire()  # ConflictError with a clear message when another process owns it
         try:
             if self._engine is None:
-                self._engine = Engine(self.settings)
+                self._engine = Engine(self.settings, background_keywords=True)
             _ = self.engine.catalog  # open (and migrate) the catalog now, not on first request
             if self.start_workers:
                 from scenespark.jobs import JobRunner
