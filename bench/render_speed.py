@@ -104,10 +104,33 @@ def main() -> int:
 
         return run
 
+    def plan_and_render() -> object:
+        # the deterministic planner + budget solver over candidates at the same spans (as the
+        # highlight service gets them from search), then the same render
+        from scenespark.highlights.candidates import BoundaryIndex, Candidate
+        from scenespark.highlights.planner import plan_highlight
+        from scenespark.types import HighlightRequest
+
+        candidates = [
+            Candidate(candidate_id=f"c{i + 1}", video_id="src", start_s=c.start_s, end_s=c.end_s,
+                      score=0.9 - 0.01 * i, transcript=f"moment {i + 1}")
+            for i, c in enumerate(clips)
+        ]  # fmt: skip
+        request = HighlightRequest(
+            prompt=f"a {total_s:.0f}-second highlight of the moments", max_clip_s=SPAN_S
+        )
+        plan = plan_highlight(
+            request, candidates, {"src": BoundaryIndex.empty("src", info.duration_s)}
+        )
+        return render_highlight(
+            plan.clips, {"src": args.source}, work / "plan", home=work, timeout_s=900
+        )
+
     variants: dict[str, Callable[[], object]] = {
         BASELINE: baseline(["-c:a", "aac", "-b:a", "160k"]),
         "plain ffmpeg, renderer's codec settings": baseline(AUDIO_CODEC_ARGS),
         "scenespark render (dynaudnorm)": renderer(audio_filter="dynaudnorm"),
+        "scenespark plan + render": plan_and_render,
     }
     if args.variants:
         variants["scenespark render (loudnorm)"] = renderer(audio_filter="loudnorm")
