@@ -29,7 +29,6 @@ from scenespark.types import (
     Modality,
     SearchRequest,
     SearchResponse,
-    Segment,
     Video,
     VideoHits,
 )
@@ -72,9 +71,12 @@ class SearchEngine:
         evidence = self.collect_evidence(intent.topic, request, modalities)
         if intent.hint is not None and len(modalities) > 1:
             evidence = [_boost(e, intent.hint) for e in evidence]
-        videos = self._videos({e.segment.video_id for e in evidence})
+        join_floor = 0.6 * min_score
+        # build_spans ignores evidence below join_floor: load (and parse the shots of) only the
+        # videos that can make a span.
+        videos = self._videos({e.segment.video_id for e in evidence if e.score >= join_floor})
         shots = {vid: v.shots for vid, v in videos.items()}
-        spans = build_spans(evidence, shots, join_floor=0.6 * min_score)
+        spans = build_spans(evidence, shots, join_floor=join_floor)
         spans = [s for s in spans if _in_range(s.start_s, s.end_s, request)]
         hits = [self._to_hit(span, videos.get(span.video_id)) for span in spans]
         hits = [h for h in hits if h.score >= min_score]
@@ -178,18 +180,13 @@ class SearchEngine:
         )
 
     def _attach_thumbnails(self, hits: list[Hit]) -> None:
-        cache: dict[str, list[Segment]] = {}
         for hit in hits:
-            if hit.video_id not in cache:
-                cache[hit.video_id] = self.engine.catalog.segments(hit.video_id, [Modality.VISUAL])
-            frames = [s for s in cache[hit.video_id] if s.thumbnail]
-            if not frames:
-                continue
             target = hit.evidence.frame_time_s
             if target is None:
                 target = (hit.start_s + hit.end_s) / 2.0
-            nearest = min(frames, key=lambda s: abs((s.frame_time_s or s.start_s) - target))
-            hit.thumbnail_url = media_url(nearest.thumbnail)
+            thumbnail = self.engine.catalog.nearest_thumbnail(hit.video_id, target)
+            if thumbnail:
+                hit.thumbnail_url = media_url(thumbnail)
 
 
 def _boost(item: ScoredEvidence, hint: Modality) -> ScoredEvidence:

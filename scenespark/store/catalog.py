@@ -462,6 +462,20 @@ class Catalog(JobsMixin, SQLiteDB):
                 found[row["id"]] = self._segment(row)
         return found
 
+    def nearest_thumbnail(self, video_id: str, time_s: float) -> str:
+        """Thumbnail of the video's active visual segment whose frame time (else start) is
+        nearest to ``time_s``, the earliest on ties; "" when it has none. One indexed query
+        instead of loading every visual segment of a long video."""
+        rows = self._read(
+            "SELECT s.thumbnail FROM segments s JOIN active_runs a ON a.video_id = s.video_id "
+            "AND a.modality = s.modality AND a.run_id = s.run_id "
+            "WHERE s.video_id = ? AND s.modality = ? AND s.thumbnail != '' "
+            "ORDER BY ABS(COALESCE(NULLIF(s.frame_time_s, 0), s.start_s) - ?), s.start_s, s.idx "
+            "LIMIT 1",
+            (video_id, Modality.VISUAL.value, float(time_s)),
+        )
+        return str(rows[0][0]) if rows else ""
+
     def count_segments(self, video_id: str | None = None) -> dict[str, int]:
         """Active segment counts by modality (from the active runs' recorded counts)."""
         sql = (
