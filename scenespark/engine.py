@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from scenespark.config import Settings, apply_offline_env
+from scenespark.types import Video
 
 if TYPE_CHECKING:
     from scenespark.models.registry import ModelRegistry
@@ -30,6 +31,8 @@ class Engine:
         settings.ensure_dirs()
         self.settings = settings
         self._background_keywords = background_keywords
+        self._videos: dict[str, Video | None] = {}
+        self._videos_version = -1
         self._lock = threading.RLock()
 
     @cached_property
@@ -56,6 +59,21 @@ class Engine:
         from scenespark.store.keyword import KeywordCache
 
         return KeywordCache(self.catalog, background=self._background_keywords)
+
+    def video(self, video_id: str) -> Video | None:
+        """A catalog video, cached until any video row changes (search reads many per query)."""
+        version = self.catalog.videos_version()
+        with self._lock:
+            if version != self._videos_version:
+                self._videos.clear()
+                self._videos_version = version
+            if video_id in self._videos:
+                return self._videos[video_id]
+        video = self.catalog.get_video(video_id)
+        with self._lock:
+            if version == self._videos_version:
+                self._videos[video_id] = video
+        return video
 
     def text_space(self) -> str:
         """Open (or create) the text embedding space for the configured text model."""

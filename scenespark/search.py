@@ -158,7 +158,7 @@ class SearchEngine:
     def _videos(self, video_ids: Iterable[str]) -> dict[str, Video]:
         found: dict[str, Video] = {}
         for video_id in video_ids:
-            video = self.engine.catalog.get_video(video_id)
+            video = self.engine.video(video_id)
             if video is not None:
                 found[video_id] = video
         return found

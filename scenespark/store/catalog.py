@@ -77,6 +77,19 @@ class Catalog(JobsMixin, SQLiteDB):
     @staticmethod
     def _bump(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+        Catalog._bump_videos(conn)
+
+    @staticmethod
+    def _bump_videos(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('videos_version', 1) "
+            "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+        )
+
+    def videos_version(self) -> int:
+        """A counter bumped on every change to a video row (caches of videos key on it)."""
+        rows = self._read("SELECT value FROM meta WHERE key = 'videos_version'")
+        return int(rows[0][0]) if rows else 0
 
     # ------------------------------------------------------------------ videos
     def upsert_video(self, video: Video) -> None:
@@ -114,6 +127,7 @@ class Catalog(JobsMixin, SQLiteDB):
                 "shots=excluded.shots, thumbnail=excluded.thumbnail",
                 row,
             )
+            self._bump_videos(conn)
 
     @staticmethod
     def _video(row: sqlite3.Row) -> Video:
@@ -159,6 +173,7 @@ class Catalog(JobsMixin, SQLiteDB):
                 "UPDATE videos SET status = ?, error = ? WHERE video_id = ?",
                 (str(VideoStatus(status)), error, video_id),
             )
+            self._bump_videos(conn)
             if cursor.rowcount == 0:
                 raise NotFoundError(f"no video with id {video_id!r} in the catalog")
 

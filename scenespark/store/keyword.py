@@ -18,6 +18,7 @@ then ``raw_score`` (term frequency and length normalisation break ties).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Iterable, Sequence
@@ -53,7 +54,7 @@ class KeywordIndex:
         self._vocab: dict[str, int] = {}
         self._df = np.zeros(0, dtype=np.int64)
         self._bm25: object | None = None
-        self._terms: dict[str, list[str]] = {}
+        self._terms: dict[str, tuple[str, ...]] = {}  # tuples of str: not tracked by the GC
         self.generation = -1
 
     def __len__(self) -> int:
@@ -95,7 +96,7 @@ class KeywordIndex:
         for seg_id, video_id, modality, text in rows:
             terms = known.get(seg_id) if known else None
             if terms is None:
-                terms = tokenize(text)
+                terms = tuple(tokenize(text))
             if not terms:
                 continue
             index._terms[seg_id] = terms
@@ -206,7 +207,8 @@ class KeywordCache:
             built = KeywordIndex.from_rows(self.catalog.segment_texts(), previous=current)
             built.generation = generation
             self._index = built
-            return built
+        _settle_heap()
+        return built
 
     def index(self) -> KeywordIndex:
         generation = self.catalog.generation()
@@ -239,3 +241,16 @@ class KeywordCache:
         video_ids: Sequence[str] | None = None,
     ) -> list[KeywordMatch]:
         return self.index().search(query, top_k=top_k, modalities=modalities, video_ids=video_ids)
+
+
+def _settle_heap() -> None:
+    """Move the long-lived index (and everything else alive now) out of the cyclic GC's view.
+
+    A large library keeps ~10^6 small objects alive; without this, every full collection walks
+    them all and stalls a search for hundreds of milliseconds (measured at 100 h: p95 474 ms
+    → ~150 ms). Frozen objects are still freed by reference counting when dropped; the
+    unfreeze + collect first lets cyclic garbage from before go.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
