@@ -20,10 +20,18 @@ from pydantic import BaseModel, Field
 
 from indexer import stages
 from indexer.signature import model_signatures
-from scenespark.engine import CLIP_SPACE, Engine
+from scenespark.engine import Engine
 from scenespark.errors import MediaError, NotFoundError, SceneSparkError
 from scenespark.media.probe import probe_media
-from scenespark.types import ALL_MODALITIES, Modality, Segment, Video, VideoStatus, utc_now
+from scenespark.types import (
+    ALL_MODALITIES,
+    MediaInfo,
+    Modality,
+    Segment,
+    Video,
+    VideoStatus,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -169,7 +177,12 @@ class IndexService:
 
     # --- internals -----------------------------------------------------------------------
     def _index_probed(
-        self, info, force, modalities, progress: Progress, started: float
+        self,
+        info: MediaInfo,
+        force: bool,
+        modalities: Sequence[Modality] | None,
+        progress: Progress,
+        started: float,
     ) -> IndexOutcome:
         catalog = self.engine.catalog
         video_id = info.video_id
@@ -232,7 +245,12 @@ class IndexService:
         return outcome
 
     def _run(
-        self, video: Video, modalities: list[Modality], progress: Progress, started: float, info
+        self,
+        video: Video,
+        modalities: list[Modality],
+        progress: Progress,
+        started: float,
+        info: MediaInfo,
     ) -> IndexOutcome:
         engine = self.engine
         stage_s: dict[str, float] = {}
@@ -275,7 +293,7 @@ class IndexService:
             stages.assign_shots(segs, video.shots)
         t0 = time.perf_counter()
         progress(0.9, "embedding and storing")
-        self._store(video, segments, frames, modalities)
+        self._store(video, segments, frames)
         stage_s["embed_store"] = round(time.perf_counter() - t0, 3)
         video = engine.catalog.get_video(video.video_id) or video
         video.status = VideoStatus.READY
@@ -303,7 +321,10 @@ class IndexService:
         )
 
     def _store(
-        self, video: Video, segments: dict[Modality, list[Segment]], frames, modalities
+        self,
+        video: Video,
+        segments: dict[Modality, list[Segment]],
+        frames: stages.FramesOutput | None,
     ) -> None:
         engine = self.engine
         catalog = engine.catalog
@@ -383,7 +404,7 @@ def _records(ids: list[str], vectors: np.ndarray, segs: list[Segment], run_id: s
     return records
 
 
-def _timed(fn, *args):
+def _timed(fn: Callable[..., object], *args: object) -> tuple[object, float]:
     t0 = time.perf_counter()
     result = fn(*args)
     return result, round(time.perf_counter() - t0, 3)
@@ -399,6 +420,3 @@ def _remove_tree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
-
-
-_ = CLIP_SPACE
