@@ -37,6 +37,7 @@ DIMENSION_KEY = "scenespark_dimension"
 MAX_BATCH = 5_461  # Chroma's max records per add (the client may report less)
 OVERFETCH_FACTOR = 3  # first unfiltered window = top_k × factor + OVERFETCH_MIN, then × 4
 OVERFETCH_MIN = 30
+DIRECT_WHERE_MAX_VIDEOS = 3  # video filters this narrow go straight to Chroma's `where`
 MAX_WHERE_RUN_IDS = 1_000  # larger allowed sets are post-filtered, not sent as `$in`
 _SPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
@@ -376,6 +377,8 @@ class VectorStore:
         only_runs = mods is None and vids is None
         huge_run_set = allowed_run_ids is not None and len(allowed_run_ids) > MAX_WHERE_RUN_IDS
         attempts = 2 if not only_runs else (1_000 if huge_run_set else 3)
+        if vids is not None and len(vids) <= DIRECT_WHERE_MAX_VIDEOS:
+            attempts = 0  # a few videos of a library: the post-filter would keep almost nothing
         for _ in range(attempts):
             found = self._query(target, embedding, window, None)
             matches = [m for m in found if keep(m)]
