@@ -124,6 +124,7 @@ class SearchEngine:
                 modalities=text_modalities,
                 video_ids=video_ids,
                 allowed_run_ids=allowed_runs,
+                min_results=2 * request.top_k,
             ):
                 metadata[match.id] = match.metadata
                 is_label = match.metadata.get("modality") == Modality.VISUAL.value
@@ -145,6 +146,7 @@ class SearchEngine:
                     modalities=[Modality.VISUAL],
                     video_ids=video_ids,
                     allowed_run_ids=allowed_runs,
+                    min_results=2 * request.top_k,
                 ):
                     offer(match.id, calibrate(match.score, *CLIP_SIM_RANGE), "clip")
         segments = catalog.get_segments(list(best))

@@ -346,8 +346,12 @@ class VectorStore:
         modalities: Sequence[str] | None = None,
         video_ids: Sequence[str] | None = None,
         allowed_run_ids: set[str] | None = None,
+        min_results: int | None = None,
     ) -> list[VectorMatch]:
         """Nearest records by cosine similarity, best first, after filtering.
+
+        ``min_results`` (default ``top_k``): how many filtered matches the fast post-filtered
+        path must find before it is trusted; below that, Chroma's (slower) ``where`` filter runs.
 
         ``allowed_run_ids`` (normally ``catalog.active_run_ids()``) drops vectors of uncommitted,
         failed or superseded runs. An empty filter list/set means "nothing allowed".
@@ -379,12 +383,15 @@ class VectorStore:
         attempts = 2 if not only_runs else (1_000 if huge_run_set else 3)
         if vids is not None and len(vids) <= DIRECT_WHERE_MAX_VIDEOS:
             attempts = 0  # a few videos of a library: the post-filter would keep almost nothing
+        enough = top_k if min_results is None else max(1, min(min_results, top_k))
         for _ in range(attempts):
             found = self._query(target, embedding, window, None)
             matches = [m for m in found if keep(m)]
             if len(matches) >= top_k or len(found) < window:
                 return matches[:top_k]
             window *= 4
+        if attempts and len(matches) >= enough:
+            return matches[:top_k]
         # 2. Too few survived: let Chroma filter on the most selective key and post-filter the
         #    rest, widening the window until enough results or the filtered set is exhausted.
         if vids is not None:
