@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scenespark.errors import MediaError
 from scenespark.media.probe import quick_probe
 from scenespark.media.subtitles import parse_subtitles
 from scenespark.types import HighlightResult
@@ -91,7 +92,7 @@ def _distance(time_s: float, points: list[float]) -> float:
 def _srt_on_reel_clock(path: Path, reel_duration_s: float) -> bool:
     try:
         cues = parse_subtitles(path)
-    except Exception:
+    except (MediaError, OSError):
         return False
     previous_end = 0.0
     for cue in cues:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from scenespark.config import Settings, load_settings
 from scenespark.engine import Engine
 from scenespark.search import SearchEngine
 from scenespark.types import Modality, SearchRequest
+from tests.helpers import chroma_server
 
 pytestmark = pytest.mark.slow
 
@@ -245,28 +245,11 @@ def test_sigkill_mid_index_keeps_the_previous_index(tmp_path: Path, sample_video
     engine.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_index_and_search_through_a_chroma_server(tmp_path: Path, ix_library: Path) -> None:
     from indexer.service import IndexService
 
-    chroma = Path(sys.executable).with_name("chroma")
-    port = _free_port()
-    log = (tmp_path / "chroma.log").open("w")
-    server = subprocess.Popen(
-        [str(chroma), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        settings: Settings = load_settings(
-            home=tmp_path / "home", chroma_url=f"http://127.0.0.1:{port}"
-        )
+    with chroma_server(tmp_path / "chroma-server", tmp_path / "chroma.log") as (server, url):
+        settings: Settings = load_settings(home=tmp_path / "home", chroma_url=url)
         engine = _engine_when_up(settings, server)
         outcome = IndexService(engine).index_file(ix_library / "garden.mp4")
         assert outcome.action == "indexed", outcome.message
@@ -274,13 +257,6 @@ def test_index_and_search_through_a_chroma_server(tmp_path: Path, ix_library: Pa
         hits = SearchEngine(engine).search(SearchRequest(query="tomatoes")).results
         assert hits and hits[0].start_s < 6.0
         engine.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def _engine_when_up(settings: Settings, server: subprocess.Popen) -> Engine:

@@ -39,6 +39,7 @@ from scenespark.types import (
     VideoStatus,
     Word,
 )
+from tests.helpers import chroma_cli, chroma_server
 
 DIM = 8
 REPO = Path(__file__).resolve().parents[1]
@@ -607,35 +608,12 @@ def test_sigkill_before_commit_keeps_previous_run(store_settings: Settings) -> N
         catalog.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_chroma_server_same_code_path(tmp_path: Path) -> None:
-    chroma = Path(sys.executable).with_name("chroma")
-    if not chroma.exists():
+    if not chroma_cli().exists():
         pytest.skip("the chroma CLI is not installed in this environment")
-    port = _free_port()
-    log = (tmp_path / "chroma.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(chroma),
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    settings = load_settings(home=tmp_path / "home", chroma_url=f"http://127.0.0.1:{port}")
-    try:
+    with chroma_server(tmp_path / "server", tmp_path / "chroma.log") as (server, url):
+        settings = load_settings(home=tmp_path / "home", chroma_url=url)
         deadline = time.monotonic() + 60
         vectors: VectorStore | None = None
         while vectors is None:
@@ -645,7 +623,7 @@ def test_chroma_server_same_code_path(tmp_path: Path) -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.3)
-        assert vectors.location == f"http://127.0.0.1:{port}"
+        assert vectors.location == url
         vectors.open_space("text", "test-model", DIM)
         segs = store_segments("vid1", Modality.SPEECH, [f"s{i}" for i in range(20)])
         vectors.add(
@@ -660,14 +638,6 @@ def test_chroma_server_same_code_path(tmp_path: Path) -> None:
         assert vectors.count("text") == 20
         assert vectors.spaces()["text"]["model"] == "test-model"
         vectors.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
     with pytest.raises(StoreError, match="cannot reach"):
         VectorStore(settings)
 
