@@ -5,6 +5,10 @@ from __future__ import annotations
 from scenespark.engine import Engine
 from scenespark.types import ModelInfo
 
+# Bumped when a modality's extraction changes in a way that alters stored segments, so
+# ``rebuild`` redoes it even though no model changed. speech 2: audio kept on the video's clock.
+PIPELINE_REVISIONS = {"speech": "2", "ocr": "1", "visual": "1"}
+
 
 def _tag(info: ModelInfo | None) -> str:
     if info is None:
@@ -28,8 +32,14 @@ def model_signatures(engine: Engine) -> dict[str, str]:
     visual_tag = _tag(visual)
     if visual is not None and visual.backend != "open_clip":
         visual_tag = f"{visual_tag}|{text}"  # tagger labels are embedded with the text model
-    return {
+    signatures = {
         "speech": f"{_tag(roles.get('speech'))}|{text}",
         "ocr": f"{_tag(roles.get('ocr'))}|{text}",
         "visual": visual_tag,
+    }
+    return {
+        modality: sig
+        if PIPELINE_REVISIONS[modality] == "1"
+        else f"{sig}|r{PIPELINE_REVISIONS[modality]}"
+        for modality, sig in signatures.items()
     }

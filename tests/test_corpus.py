@@ -73,11 +73,12 @@ def test_highlight_reels(corpus_report: dict) -> None:
     assert len(rows) == 5
     # every reel is rendered, with its SRT on the reel clock
     assert all(row["srt_ok"] for row in rows), rows
-    # the offline planner meets each rule on most prompts (prompts whose scenes only a real
-    # CLIP model can recognise miss some; see README "Highlights on corpus_a")
+    # the offline planner keeps every reel inside its allowed scenes and away from forbidden
+    # ones; one prompt ("Big Buck Bunny cartoon") finds too little material with the ImageNet
+    # tagger to fill its duration (see README "Highlights on corpus_a")
+    assert all(row["none_forbidden"] for row in rows), rows
+    assert all(row["all_inside"] for row in rows), rows
     assert sum(row["duration_ok"] for row in rows) >= 4, rows
-    assert sum(row["none_forbidden"] for row in rows) >= 4, rows
-    assert sum(row["all_inside"] for row in rows) >= 3, rows
-    # cuts within 0.3 s of a *true* sentence boundary or shot cut: Whisper dates some sentence
-    # onsets 0.2-0.7 s off the truth, so only part of the reels meet this strict form
-    assert sum(row["cuts_ok"] for row in rows) >= 2, rows
+    # cuts within 0.3 s of a *true* sentence boundary or shot cut; the city montage has cuts
+    # the truth does not list and a cut in a silent, static shot, so one reel misses this form
+    assert sum(row["cuts_ok"] for row in rows) >= 4, rows

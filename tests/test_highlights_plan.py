@@ -224,7 +224,8 @@ def test_snapping_lands_on_boundaries_never_mid_word(seed: int) -> None:
         for side in ("start", "end"):
             cut = snapper.snap(side, t).time_s
             dist = hl_check_cut(index, cut)
-            if hl_boundary_distance(index, t) <= 1.7:  # a boundary within the snap window
+            reach = snapper.options(side, t - 1.7, t + 1.7)  # inside the 2 s snap window
+            if any(point.quality == 0 for point in reach):
                 near += 1
                 assert dist <= 0.3, f"{side} {t:.3f} → {cut:.3f} is {dist:.3f} s from a boundary"
     assert near > 300  # most random points have a boundary nearby: the check above ran
@@ -253,6 +254,65 @@ def test_snapping_rolls_and_respects_neighbours() -> None:
     assert snapper.snap("end", 3.4).time_s == pytest.approx(3.55)  # post-roll stops at the cut
     assert snapper.snap("end", 2.2).time_s == pytest.approx(2.05)  # after "Two": 0.15 s roll
     assert snapper.snap("start", 5.0).time_s == pytest.approx(3.55)  # the shot cut
+
+
+def test_snapping_prefers_whole_shots_and_never_flashes() -> None:
+    words = [
+        Word(start_s=2.0, end_s=2.5, text="Hello"),
+        Word(start_s=2.55, end_s=3.0, text="there."),  # silence, then a cut at 3.8
+        Word(start_s=4.9, end_s=5.3, text="Next"),  # 1.1 s after the cut at 3.8
+        Word(start_s=5.35, end_s=5.9, text="words."),
+        Word(start_s=7.0, end_s=7.4, text="More"),
+        Word(start_s=7.45, end_s=7.8, text="speech"),  # the cut at 7.6 falls inside this word
+        Word(start_s=7.85, end_s=8.4, text="here."),
+    ]
+    seg = Segment(video_id="v", modality=Modality.SPEECH, start_s=2.0, end_s=8.4, words=words)
+    shots = [
+        Shot(shot_id=0, start_s=0, end_s=3.8, keyframe_s=0),
+        Shot(shot_id=1, start_s=3.8, end_s=7.6, keyframe_s=4),
+        Shot(shot_id=2, start_s=7.6, end_s=12, keyframe_s=8),
+    ]
+    snapper = Snapper(BoundaryIndex.build("v", 12.0, [seg], shots))
+    # "Next" starts 1.1 s into its shot, in silence: the clip opens on the whole shot
+    assert snapper.snap("start", 4.9).time_s == pytest.approx(3.8)
+    # "there." ends 0.8 s before a cut, in silence: the clip holds until the cut
+    assert snapper.snap("end", 3.0).time_s == pytest.approx(3.8)
+    # the cut at 7.6 is inside "speech": a start waits for the word's end (no frames of the
+    # previous shot), an end stops at the word's start (no frames of the next shot)
+    starts = [pt.time_s for pt in snapper.options("start", 7.3, 8.0) if pt.quality == 0]
+    ends = [pt.time_s for pt in snapper.options("end", 7.3, 8.0) if pt.quality == 0]
+    assert starts == [7.8] and ends == [7.45]
+    # no cut point leaves a sliver (< 0.5 s) of a shot at a clip's edge unless speech crosses
+    for side in ("start", "end"):
+        for point in snapper.options(side, 0.0, 12.0):
+            for cut in (3.8, 7.6):
+                sliver = cut - point.time_s if side == "start" else point.time_s - cut
+                assert not 1e-3 < sliver < 0.5 or point.quality > 0, (side, point, cut)
+
+
+def test_solver_grows_strong_clips_before_using_weak_ones() -> None:
+    shots = [
+        Shot(shot_id=0, start_s=0, end_s=20, keyframe_s=0),
+        Shot(shot_id=1, start_s=20, end_s=40, keyframe_s=20),
+        Shot(shot_id=2, start_s=40, end_s=60, keyframe_s=40),
+    ]
+    index = BoundaryIndex.build("v", 60.0, [], shots)
+    cands = [
+        hl_cand("c1", "v", 4.0, 10.0, 0.8),
+        hl_cand("c2", "v", 24.0, 30.0, 0.7),
+        hl_cand("c3", "v", 44.0, 50.0, 0.4),  # weak: half the best score
+    ]
+    result = solve(cands, {"v": index}, SolverParams(target_duration_s=18.0))
+    used = {cid for clip in result.clips for cid in clip.candidate_ids}
+    assert used == {"c1", "c2"}
+    assert 16.2 - 1e-3 <= result.total_s <= 19.8 + 1e-3
+    # with no room around the strong clips, the weak candidate is still used to fill the budget
+    tight = solve(cands, {"v": index}, SolverParams(target_duration_s=18.0, max_clip_s=7.0))
+    assert "c3" in {cid for clip in tight.clips for cid in clip.candidate_ids}
+    # "everything about ...": every candidate is kept, the target does not trim it
+    every = solve(cands, {"v": index}, SolverParams(target_duration_s=18.0, take_all=True))
+    assert {cid for clip in every.clips for cid in clip.candidate_ids} == {"c1", "c2", "c3"}
+    assert not every.warnings
 
 
 # ---- solver ----------------------------------------------------------------------------------

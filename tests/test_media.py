@@ -216,6 +216,37 @@ def test_extract_audio(sample_video, silent_video, tmp_path: Path) -> None:
         extract_audio_wav(silent_video, tmp_path / "b.wav", timeout_s=60)
 
 
+def _onset_s(samples: np.ndarray, rate: int) -> float:
+    loud = np.flatnonzero(np.abs(samples.astype(np.float64)) > 3000)
+    return float(loud[0]) / rate
+
+
+def test_extract_audio_keeps_the_video_clock_across_timestamp_gaps(tmp_path: Path) -> None:
+    """A 0.5 s gap in the audio timestamps at 1 s: a beep at stream time 3.5 s stays at 3.5 s."""
+    from scenespark.media.ffmpeg import ffmpeg
+
+    video = tmp_path / "gap.mp4"
+    ffmpeg(
+        [
+            *("-f", "lavfi", "-i", "color=c=blue:s=160x120:r=25:d=6"),
+            *("-f", "lavfi", "-i", "sine=f=440:d=5:sample_rate=48000"),
+            "-filter_complex",
+            "[1:a]volume='if(between(t,3,3.5),1,0)':eval=frame,"
+            "asetpts='if(gte(T,1),PTS+0.5/TB,PTS)'[a]",
+            *("-map", "0:v", "-map", "[a]", "-c:v", "libx264", "-c:a", "aac", "-shortest"),
+            video,
+        ],
+        timeout_s=60,
+        what="gap fixture",
+    )
+    out = extract_audio_wav(video, tmp_path / "gap.wav", timeout_s=60)
+    with wave.open(str(out)) as handle:
+        samples = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16)
+        rate = handle.getframerate()
+    assert _onset_s(samples, rate) == pytest.approx(3.5, abs=0.05)
+    assert len(samples) / rate == pytest.approx(5.5, abs=0.1)
+
+
 def test_thumbnail_and_hashes(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     image = (rng.random((360, 640, 3)) * 255).astype(np.uint8)

@@ -235,6 +235,7 @@ def plan_highlight(
             max_clip_s=request.max_clip_s,
             max_clips=request.max_clips,
             order=request.order,
+            take_all=parsed.wants_everything and not requested,
         ),
         locked_ids=locked,
         topic=parsed.topic,

@@ -22,7 +22,8 @@ from scenespark.highlights.candidates import BoundaryIndex
 DEFAULT_PRE_ROLL_S = 0.15
 DEFAULT_POST_ROLL_S = 0.15
 DEFAULT_WINDOW_S = 2.0
-SILENT_CUT_REACH_S = 1.0  # a shot cut this close to a sentence, in silence, bounds its roll
+SILENT_CUT_REACH_S = 1.5  # a shot cut this close to a sentence, in silence, is the cut used
+SHOT_FRAGMENT_MIN_S = 0.5  # a clip never opens or closes on less of a shot than this
 MAX_BOUNDARY_DISTANCE_S = 0.3  # a quality-0 cut lies at most this far from its boundary
 _MIN_GAP_S = 0.04
 _EPS_S = 1e-3
@@ -62,7 +63,7 @@ class Snapper:
         best: dict[float, int] = {}
 
         def add(t: float, quality: int) -> None:
-            t = round(min(max(t, 0.0), self.duration_s), 3)
+            t = round(min(max(self._no_flash(side, t), 0.0), self.duration_s), 3)
             if quality < best.get(t, 99):
                 best[t] = quality
 
@@ -74,14 +75,17 @@ class Snapper:
                 add(cut, 0)
                 continue
             edge = word[0] if cut - word[0] <= word[1] - cut else word[1]
+            # an end stays before the cut (no frames of the next shot), a start after it (no
+            # frames of the previous one) when the word edge on that side is close enough
             if side == "end" and cut - word[0] <= MAX_BOUNDARY_DISTANCE_S:
-                edge = word[0]  # an end stays before the cut: no frames of the next shot
+                edge = word[0]
+            elif side == "start" and word[1] - cut <= MAX_BOUNDARY_DISTANCE_S:
+                edge = word[1]
             add(edge, 0 if abs(edge - cut) <= MAX_BOUNDARY_DISTANCE_S else 1)
-        # Both sides may cut at either kind of sentence boundary: a start just before a
-        # sentence starts or just after one ends (in the silence), an end likewise.
-        # Both sides may also cut at either kind of sentence boundary: a start just before a
-        # sentence starts or just after one ends (in the silence), an end likewise. An end placed
-        # before a sentence never shows the first frames of a shot cut in that silence.
+        # Both sides may cut at either kind of sentence boundary: a start just before a sentence
+        # starts or just after one ends (in the silence), an end likewise. When a shot cut lies
+        # in that silence close by, the cut itself is used: a clip then begins with the whole
+        # shot (not a jump a moment into it) and an end never shows the next shot's first frames.
         for p in idx.sentence_starts:
             prev_end = idx.prev_word_end(p)
             cut = idx.cut_before(p)
@@ -89,8 +93,8 @@ class Snapper:
             if prev_end is not None:
                 rolled = max(rolled, prev_end)
             silent_cut = cut > 0.0 and (prev_end is None or cut >= prev_end)
-            if side == "end" and silent_cut and p - cut <= SILENT_CUT_REACH_S:
-                rolled = cut  # an end must not show the next shot's first frames
+            if silent_cut and p - cut <= SILENT_CUT_REACH_S:
+                rolled = cut
             add(min(rolled, p), 0)
         for p in idx.sentence_ends:
             next_start = idx.next_word_start(p)
@@ -98,6 +102,9 @@ class Snapper:
             rolled = min(p + self.post_roll_s, cut, self.duration_s)
             if next_start is not None:
                 rolled = min(rolled, next_start)
+            silent_cut = cut < self.duration_s and (next_start is None or cut <= next_start)
+            if silent_cut and cut - p <= SILENT_CUT_REACH_S:
+                rolled = cut
             add(max(rolled, p), 0)
         for a, b in idx.word_gaps():
             if b - a >= _MIN_GAP_S:
@@ -106,6 +113,26 @@ class Snapper:
                 else:
                     add(a + min(self.post_roll_s, (b - a) / 2), 1)
         return [CutPoint(t, q) for t, q in sorted(best.items())]
+
+    def _no_flash(self, side: Side, t: float) -> float:
+        """Move a cut that would keep only a sliver of a shot (a flash frame) onto the shot cut.
+
+        A start a moment before a cut opens on a few frames of the previous shot; an end a
+        moment after one closes on a few frames of the next. Speech across the cut wins.
+        """
+        idx = self.index
+        if side == "start":
+            cut = idx.cut_after(t + _EPS_S)
+            lo, hi = t, cut
+        else:
+            cut = idx.cut_before(t - _EPS_S)
+            lo, hi = cut, t
+        if not 0.0 < cut < self.duration_s or not _EPS_S < hi - lo <= SHOT_FRAGMENT_MIN_S:
+            return t
+        word_starts_before = idx.prev_word_end(hi) is not None and idx.prev_word_end(hi) > lo
+        if idx.word_at(lo) is not None or idx.word_at(hi) is not None or word_starts_before:
+            return t
+        return cut
 
     # ---- queries ---------------------------------------------------------------------------
     def options(self, side: Side, lo_s: float, hi_s: float) -> list[CutPoint]:

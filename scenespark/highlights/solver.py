@@ -26,6 +26,10 @@ from scenespark.highlights.spans import Move, Span, absorb, apply_move, pick_cut
 
 _EPS_S = 1e-3
 _MAX_ADJUST_STEPS = 200
+# A candidate scoring below this share of the best one is only used when the clips already
+# chosen cannot reach the budget by growing inside their own shots: more of a strong moment
+# beats a weak, probably irrelevant one.
+WEAK_SCORE_SHARE = 0.75
 
 
 class SolverParams(BaseModel):
@@ -40,6 +44,8 @@ class SolverParams(BaseModel):
     snap_window_s: float = Field(DEFAULT_WINDOW_S, ge=0.0)
     pre_roll_s: float = Field(DEFAULT_PRE_ROLL_S, ge=0.0)
     post_roll_s: float = Field(DEFAULT_POST_ROLL_S, ge=0.0)
+    # "everything about X": keep every candidate (up to max_clips); the target only caps the total
+    take_all: bool = False
 
     @property
     def low_s(self) -> float:
@@ -203,15 +209,31 @@ class _Solver:
                 span = self.base_span(rank, c)
                 if span is not None:
                     self.add(span, force=True)
+        best_score = max((c.score for c in self.ranked), default=0.0)
         for rank, c in ranked:
             if c.candidate_id in self.locked_ids:
                 continue
             total = self.total_s()
-            if len(self.spans) >= p.max_clips or total >= p.target_duration_s:
+            weak = c.score < WEAK_SCORE_SHARE * best_score
+            if weak and self.spans and total + self._room_to_grow() >= p.low_s and not p.take_all:
+                break
+            if len(self.spans) >= p.max_clips or (total >= p.target_duration_s and not p.take_all):
                 break
             span = self.base_span(rank, c)
             if span is not None:
                 self.add(span)
+
+    def _room_to_grow(self) -> float:
+        """How much the chosen spans could grow inside their known shots: at most double, and
+        never past max_clip_s (a video without shot data offers no such room)."""
+        room = 0.0
+        for span in self.spans:
+            if not self.snappers[span.video_id].index.shots:
+                continue
+            lo, hi = self._limits(span)
+            longest = min(hi - lo, self.p.max_clip_s, 2.0 * span.length_s)
+            room += max(0.0, longest - span.length_s)
+        return room
 
     def merge_close(self) -> None:
         """Merge spans of one video that overlap or are closer than merge_gap_s."""
@@ -278,7 +300,7 @@ class _Solver:
         p = self.p
         for _ in range(_MAX_ADJUST_STEPS):
             total = self.total_s()
-            if p.low_s - _EPS_S <= total <= p.high_s + _EPS_S:
+            if (p.low_s - _EPS_S <= total or p.take_all) and total <= p.high_s + _EPS_S:
                 return
             grow = total < p.low_s
             if grow:
@@ -365,7 +387,7 @@ def solve(
     solver.adjust()
     solver.merge_close()
     result = solver.result()
-    if result.total_s < params.low_s - _EPS_S:
+    if result.total_s < params.low_s - _EPS_S and not params.take_all:
         if len(result.clips) >= params.max_clips:
             result.warnings.append(
                 f"max_clips={params.max_clips} reached at {result.total_s:.1f} s "

@@ -12,7 +12,11 @@ from scenespark.media.ffmpeg import ffmpeg
 def extract_audio_wav(
     video: Path, out_wav: Path, *, sample_rate: int = 16000, timeout_s: float = 600.0
 ) -> Path:
-    """Mono 16-bit PCM WAV of the first audio stream (written atomically).
+    """Mono 16-bit PCM WAV of the first audio stream (written atomically), on the video's clock.
+
+    Audio streams of concatenated or re-muxed files often have timestamp gaps; a plain decode
+    drops them and every later sample comes early (0.7 s after 2 minutes on a real file), so
+    ``aresample=async`` fills gaps with silence and ``first_pts=0`` pads a late start.
 
     Raises :class:`MediaError` when the file has no audio stream or ffmpeg fails.
     """
@@ -31,6 +35,8 @@ def extract_audio_wav(
                 "-vn",
                 "-sn",
                 "-dn",
+                "-af",
+                "aresample=async=1:first_pts=0",
                 "-ac",
                 "1",
                 "-ar",
