@@ -53,11 +53,12 @@ class MediaInfo(BaseModel):
     size_bytes: int
     duration_s: float
     fps: float
-    width: int
+    width: int  # as displayed (a phone video's rotation applied)
     height: int
     has_audio: bool
     video_codec: str = ""
     audio_codec: str = ""
+    rotation_deg: int = 0  # display rotation, counter-clockwise: 0, 90, 180 or 270
 
     @property
     def video_id(self) -> str:

@@ -328,6 +328,44 @@ def test_readers_agree(sample_video) -> None:
 
 
 @pytest.mark.slow
+def test_phone_rotation_is_applied_like_ffmpeg_does(tmp_path: Path) -> None:
+    """A landscape-coded stream with a 90° display matrix is probed and read upright."""
+    from scenespark.media.ffmpeg import ffmpeg
+
+    coded, rotated = tmp_path / "coded.mp4", tmp_path / "phone.mp4"
+    ffmpeg(
+        [
+            *("-f", "lavfi", "-i", "color=red:s=160x180:d=1:r=25"),
+            *("-f", "lavfi", "-i", "color=blue:s=160x180:d=1:r=25"),
+            *("-filter_complex", "[0:v][1:v]hstack,format=yuv420p", "-c:v", "libx264", coded),
+        ],
+        timeout_s=60,
+        what="fixture",
+    )
+    ffmpeg(
+        ["-i", coded, "-c", "copy", "-metadata:s:v:0", "rotate=90", rotated],
+        timeout_s=60,
+        what="fixture",
+    )
+    info = probe_media(rotated)
+    assert (info.width, info.height) == (180, 320) and info.rotation_deg in (90, 270)
+    # what ffmpeg shows (it applies the display matrix when decoding)
+    raw = ffmpeg(
+        ["-i", rotated, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        timeout_s=60,
+        what="reference frame",
+    ).stdout
+    reference = np.frombuffer(raw, dtype=np.uint8).reshape(320, 180, 3)
+    frame = next(iter(iter_frames(rotated, every_s=1.0)))
+    assert (frame.width, frame.height) == (180, 320)
+    image = frame.image(max_side=320)
+    assert image.shape == (320, 180, 3)
+    top, bottom = image[:100].reshape(-1, 3).mean(0), image[-100:].reshape(-1, 3).mean(0)
+    ref_top = reference[:100].reshape(-1, 3).mean(0)
+    assert np.argmax(top) == np.argmax(ref_top) and np.argmax(bottom) != np.argmax(top)
+    assert frame.gray(max_side=160).shape == (160, 90)
+
+
 def test_no_cut_on_slow_zoom(zoom_video) -> None:
     result = scan_video(zoom_video.path, frame_interval_s=1.0, ocr_interval_s=1.0)
     assert result.cuts_s == pytest.approx(zoom_video.truth.cuts_s, abs=FRAME_S / 2)

@@ -448,6 +448,78 @@ def test_vectors_query_scores_and_post_filter(
     assert store_vectors.run_ids("text") == {run1}
 
 
+def test_vectors_keep_one_collection_per_modality_and_convert_the_old_layout(
+    store_settings: Settings,
+) -> None:
+    """A space written by the earlier single-collection layout is split when it is opened."""
+    import chromadb
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from scenespark.store import vectors as vectors_module
+    from scenespark.store.vector_records import clean_metadata
+
+    speech = store_records("r1", store_segments("vid1", Modality.SPEECH, ["a b"] * 7), seed=0)
+    ocr = store_records("r2", store_segments("vid1", Modality.OCR, ["c d"] * 4), seed=50)
+    client = chromadb.PersistentClient(
+        path=str(store_settings.chroma_dir),
+        settings=chromadb.Settings(anonymized_telemetry=False),
+    )
+    old = client.get_or_create_collection(
+        "scenespark_text",
+        embedding_function=None,
+        configuration={"hnsw": {"space": "cosine"}},
+        metadata={vectors_module.MODEL_KEY: "test-model", vectors_module.DIMENSION_KEY: DIM},
+    )
+    ChromaVectorStore(chroma_collection=old).add(
+        [
+            TextNode(
+                id_=r.id,
+                text=r.text,
+                embedding=r.vector.tolist(),
+                metadata=clean_metadata(r.metadata),
+            )
+            for r in speech + ocr
+        ]
+    )
+    del client, old
+
+    vectors = VectorStore(store_settings)
+    try:
+        vectors.open_space("text", "test-model", DIM)
+        assert vectors.count("text") == 11
+        assert vectors.spaces() == {"text": {"model": "test-model", "dimension": DIM, "count": 11}}
+        top = vectors.query("text", store_unit(52), top_k=1, modalities=["ocr"])
+        assert top[0].id == "r2:2" and top[0].score == pytest.approx(1.0, abs=1e-4)
+        assert top[0].text == "c d" and top[0].metadata["start_s"] == 10.0
+        both = vectors.query("text", store_unit(3), top_k=20)
+        assert {m.id for m in both} == {r.id for r in speech + ocr}
+        assert both[0].id == "r1:3"
+        vectors.add("text", store_records("r3", store_segments("vid2", Modality.OCR, ["e"]), 9))
+        assert vectors.run_ids("text") == {"r1", "r2", "r3"}
+    finally:
+        vectors.close()
+    client = chromadb.PersistentClient(
+        path=str(store_settings.chroma_dir),
+        settings=chromadb.Settings(anonymized_telemetry=False),
+    )
+    names = {c.name for c in client.list_collections()}
+    assert names == {"scenespark_text", "scenespark_text.speech", "scenespark_text.ocr"}
+    assert client.get_collection("scenespark_text").count() == 0  # only the model record left
+    assert client.get_collection("scenespark_text.ocr").count() == 5
+    for name in names:  # wider HNSW search than Chroma's default, old collections included
+        hnsw = client.get_collection(name).configuration["hnsw"]
+        assert hnsw["space"] == "cosine" and hnsw["ef_search"] == vectors_module.HNSW_EF_SEARCH
+    reopened = VectorStore(store_settings)  # already converted: opens without copying again
+    try:
+        reopened.open_space("text", "test-model", DIM)
+        assert reopened.count("text") == 12
+        reopened.delete_video("text", "vid1")
+        assert reopened.count("text") == 1
+    finally:
+        reopened.close()
+
+
 def test_vectors_never_touch_the_network(
     store_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -182,22 +182,27 @@ class _Reformatters:
 def _pyav_frame(
     frame: Any, index: int, time_s: float, small_size: tuple[int, int], formatters: _Reformatters
 ) -> DecodedFrame:
-    small = formatters.convert(frame, "rgb24", small_size[0], small_size[1])
+    """A decoded frame as displayed: a phone video's display rotation is applied."""
+    from scenespark.media.probe import normalise_rotation
 
-    def rgb(w: int, h: int) -> np.ndarray:
-        return formatters.convert(frame, "rgb24", w, h)
+    turns = normalise_rotation(float(getattr(frame, "rotation", 0) or 0)) // 90
+    sideways = turns % 2 == 1
 
-    def gray(w: int, h: int) -> np.ndarray:
-        return formatters.convert(frame, "gray", w, h)
+    def convert(fmt: str, w: int, h: int) -> np.ndarray:
+        if not turns:
+            return formatters.convert(frame, fmt, w, h)
+        coded = formatters.convert(frame, fmt, *((h, w) if sideways else (w, h)))
+        return np.ascontiguousarray(np.rot90(coded, turns))
 
+    width, height = (frame.height, frame.width) if sideways else (frame.width, frame.height)
     return DecodedFrame(
         index=index,
         time_s=time_s,
-        small=small,
-        width=frame.width,
-        height=frame.height,
-        _rgb=rgb,
-        _gray=gray,
+        small=convert("rgb24", small_size[0], small_size[1]),
+        width=width,
+        height=height,
+        _rgb=lambda w, h: convert("rgb24", w, h),
+        _gray=lambda w, h: convert("gray", w, h),
     )
 
 

@@ -170,6 +170,9 @@ def probe_media(path: Path, *, timeout_s: float = 30.0, check_decode: bool = Tru
     width, height = int(v.get("width") or 0), int(v.get("height") or 0)
     if width <= 0 or height <= 0:
         raise MediaError(f"video stream has no picture size (corrupt?): {path}")
+    rotation_deg = stream_rotation_deg(v)
+    if rotation_deg in (90, 270):
+        width, height = height, width
     if check_decode:
         if not _first_frame_decodes(path, timeout_s):
             raise MediaError(f"no decodable video frames (corrupt or truncated): {path}")
@@ -192,7 +195,28 @@ def probe_media(path: Path, *, timeout_s: float = 30.0, check_decode: bool = Tru
         has_audio=bool(audio),
         video_codec=str(v.get("codec_name") or ""),
         audio_codec=str(audio[0].get("codec_name") or "") if audio else "",
+        rotation_deg=rotation_deg,
     )
+
+
+def stream_rotation_deg(stream: dict) -> int:
+    """Display rotation of an ffprobe video stream (display matrix or legacy ``rotate`` tag),
+    counter-clockwise, normalised to 0/90/180/270 (phone videos: 90 or 270)."""
+    value: object = None
+    for side in stream.get("side_data_list") or []:
+        if "rotation" in side:
+            value = side["rotation"]
+            break
+    if value is None:
+        value = (stream.get("tags") or {}).get("rotate")
+        if value is not None:
+            value = -_float(value)  # the tag is clockwise
+    return normalise_rotation(_float(value))
+
+
+def normalise_rotation(degrees: float) -> int:
+    """Nearest multiple of 90 in [0, 360)."""
+    return round(degrees / 90.0) % 4 * 90
 
 
 # ------------------------------------------------------------------------------------------

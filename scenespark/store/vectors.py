@@ -1,21 +1,22 @@
 """Vectors in Chroma, accessed through llama-index's ``ChromaVectorStore`` (DESIGN.md §4).
 
-One collection per embedding space ("text", "clip", ...). Each collection records the model name
-and dimension in its metadata, and the store refuses to mix spaces. Embeddings are always ours:
-collections are created with ``embedding_function=None`` and cosine distance, so Chroma never
-loads (or downloads) its default embedding model.
+An embedding space ("text", "clip", ...) is one small descriptor collection that records the
+model name and dimension, plus one collection per modality ("scenespark_text.speech",
+"scenespark_text.ocr", ...). The store refuses to mix models in a space. Embeddings are always
+ours: collections are created with ``embedding_function=None`` and cosine distance, so Chroma
+never loads (or downloads) its default embedding model.
 
-Search speed: at 100k vectors an unfiltered HNSW query takes ~3 ms and one with a ``where``
-filter 60-190 ms (DESIGN.md §10, measured again here), so :meth:`VectorStore.query` over-fetches unfiltered and post-filters in Python
-(active run ids, videos, modalities), falling back to a Chroma ``where`` filter only when the
-post-filter leaves fewer than ``top_k`` results.
+Search speed: an unfiltered HNSW query takes a few ms, one with a ``where`` filter 60-500 ms at
+100k-200k vectors (DESIGN.md §10, measured again here). A modality filter is therefore a choice
+of collections, never a ``where``; :meth:`VectorStore.query` over-fetches unfiltered and
+post-filters the rest in Python (active run ids, videos), falling back to a Chroma ``where``
+filter only when the post-filter leaves too few results. Data dirs written with the earlier
+single-collection layout are split into per-modality collections when the space is opened.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
-import re
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,18 @@ import numpy as np
 
 from scenespark.config import Settings, apply_offline_env
 from scenespark.errors import StoreError
+from scenespark.store.vector_layout import split_by_modality
+from scenespark.store.vector_query import filtered_query
+from scenespark.store.vector_records import (
+    NAME_PATTERN,
+    VectorMatch,
+    VectorRecord,
+    clean_metadata,
+    one_line,
+    partition_of,
+)
+
+__all__ = ["VectorMatch", "VectorRecord", "VectorStore"]
 
 if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -34,30 +47,23 @@ if TYPE_CHECKING:
 COLLECTION_PREFIX = "scenespark_"
 MODEL_KEY = "scenespark_model"
 DIMENSION_KEY = "scenespark_dimension"
+LAYOUT_KEY = "scenespark_layout"
+LAYOUT = "per-modality"  # descriptor collections of the earlier layout lack this key
+MIGRATION_BATCH = 2_000
+# HNSW search breadth. Chroma's default (100) found the true nearest neighbour of 6 in 10 test
+# queries in a 90k-vector collection of clustered, partly duplicated vectors; 200 found 9 in 10
+# for +0.3 ms per query (bench/search_latency.py library, DESIGN.md §10).
+HNSW_EF_SEARCH = 200
 MAX_BATCH = 5_461  # Chroma's max records per add (the client may report less)
-OVERFETCH_FACTOR = 3  # first unfiltered window = top_k × factor + OVERFETCH_MIN, then × 4
-OVERFETCH_MIN = 30
-DIRECT_WHERE_MAX_VIDEOS = 3  # video filters this narrow go straight to Chroma's `where`
-MAX_WHERE_RUN_IDS = 1_000  # larger allowed sets are post-filtered, not sent as `$in`
-_SPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
 
 @dataclass
-class VectorRecord:
-    """One vector to store: ``id`` is the catalog segment id (f"{run_id}:{index}")."""
+class _Partition:
+    """The collection of one modality of a space."""
 
-    id: str
-    vector: np.ndarray
-    text: str = ""
-    metadata: dict[str, Any] = field(default_factory=dict)  # video_id, modality, run_id, ...
-
-
-@dataclass
-class VectorMatch:
-    id: str
-    score: float  # cosine similarity, -1..1
-    metadata: dict[str, Any]
-    text: str = ""
+    name: str
+    collection: Any
+    store: ChromaVectorStore
 
 
 @dataclass
@@ -65,35 +71,8 @@ class _Space:
     name: str
     model_name: str
     dimension: int
-    collection: Any
-    store: ChromaVectorStore
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
-
-
-def _clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Chroma metadata values must be str/int/float/bool (no None)."""
-    out: dict[str, Any] = {}
-    for key, value in metadata.items():
-        if value is None:
-            if key == "frame_time_s":
-                out[key] = -1.0
-            continue
-        if hasattr(value, "value") and isinstance(value.value, str):  # StrEnum
-            value = value.value
-        out[key] = value if isinstance(value, str | int | float | bool) else str(value)
-    return out
-
-
-def _restore_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    out = dict(metadata)
-    frame = out.get("frame_time_s")
-    if isinstance(frame, int | float) and frame < 0:
-        out["frame_time_s"] = None
-    return out
+    descriptor: Any  # collection holding the model metadata (no records)
+    partitions: dict[str, _Partition] = field(default_factory=dict)
 
 
 class VectorStore:
@@ -135,7 +114,7 @@ class VectorStore:
                 client.heartbeat()
             except Exception as exc:
                 raise StoreError(
-                    f"cannot reach the Chroma server at {self.location}: {_one_line(exc)}"
+                    f"cannot reach the Chroma server at {self.location}: {one_line(exc)}"
                 ) from exc
             return client
         path = self.settings.chroma_dir
@@ -144,7 +123,7 @@ class VectorStore:
             path.mkdir(parents=True, exist_ok=True)
             return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except Exception as exc:
-            raise StoreError(f"cannot open the Chroma store at {path}: {_one_line(exc)}") from exc
+            raise StoreError(f"cannot open the Chroma store at {path}: {one_line(exc)}") from exc
 
     def close(self) -> None:
         with self._lock:
@@ -162,20 +141,40 @@ class VectorStore:
 
     # ------------------------------------------------------------------ spaces
     @staticmethod
-    def _collection_name(name: str) -> str:
-        if not _SPACE_NAME.match(name):
-            raise StoreError(
-                f"invalid embedding space name {name!r} (use lowercase letters, digits, _ or -)"
-            )
-        return COLLECTION_PREFIX + name
+    def _collection_name(name: str, partition: str | None = None) -> str:
+        for part in (name, partition):
+            if part is not None and not NAME_PATTERN.match(part):
+                raise StoreError(
+                    f"invalid embedding space or modality name {part!r} "
+                    "(use lowercase letters, digits, _ or -)"
+                )
+        base = COLLECTION_PREFIX + name
+        return base if partition is None else f"{base}.{partition}"
+
+    def _collection_names(self) -> set[str]:
+        return {c.name if hasattr(c, "name") else str(c) for c in self._client.list_collections()}
+
+    def _get_or_create(self, collection_name: str, model_name: str, dimension: int) -> Any:
+        collection = self._client.get_or_create_collection(
+            name=collection_name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_EF_SEARCH}},
+            metadata={MODEL_KEY: model_name, DIMENSION_KEY: int(dimension), LAYOUT_KEY: LAYOUT},
+        )
+        with warnings.catch_warnings():  # "legacy embedding function config" = none, ours
+            warnings.simplefilter("ignore", DeprecationWarning)
+            hnsw = (getattr(collection, "configuration", None) or {}).get("hnsw") or {}
+            if int(hnsw.get("ef_search") or 0) < HNSW_EF_SEARCH:  # made with Chroma's default
+                collection.modify(configuration={"hnsw": {"ef_search": HNSW_EF_SEARCH}})
+        return collection
 
     def open_space(self, name: str, model_name: str, dimension: int) -> None:
-        """Open (or create) the collection of an embedding space; refuse a different model."""
+        """Open (or create) an embedding space; refuse a different model than it holds."""
         if dimension <= 0:
             raise StoreError(
                 f"embedding space {name!r}: dimension must be positive, got {dimension}"
             )
-        collection_name = self._collection_name(name)
+        descriptor_name = self._collection_name(name)
         with self._lock:
             known = self._spaces.get(name)
             if known is not None:
@@ -184,30 +183,67 @@ class VectorStore:
                 )
                 return
             try:
-                collection = self._client.get_or_create_collection(
-                    name=collection_name,
-                    embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine"}},
-                    metadata={MODEL_KEY: model_name, DIMENSION_KEY: int(dimension)},
-                )
+                existing = self._collection_names()
+                descriptor = self._get_or_create(descriptor_name, model_name, dimension)
             except Exception as exc:
-                raise StoreError(f"cannot open embedding space {name!r}: {_one_line(exc)}") from exc
-            metadata = collection.metadata or {}
+                raise StoreError(f"cannot open embedding space {name!r}: {one_line(exc)}") from exc
+            metadata = descriptor.metadata or {}
             stored_model = str(metadata.get(MODEL_KEY, model_name))
             stored_dim = int(metadata.get(DIMENSION_KEY, dimension))
             self._check_same(name, stored_model, stored_dim, model_name, dimension)
-            with warnings.catch_warnings():  # "legacy embedding function config" = none, ours
-                warnings.simplefilter("ignore", DeprecationWarning)
-                space_cfg = (getattr(collection, "configuration", None) or {}).get("hnsw") or {}
-            if space_cfg.get("space", "cosine") != "cosine":
-                raise StoreError(
-                    f"embedding space {name!r} uses {space_cfg.get('space')} distance, not cosine; "
-                    "run `scenespark index rebuild`"
-                )
-            from llama_index.vector_stores.chroma import ChromaVectorStore
+            self._check_cosine(name, descriptor)
+            space = _Space(name, stored_model, stored_dim, descriptor)
+            prefix = descriptor_name + "."
+            for collection_name in sorted(existing):
+                if collection_name.startswith(prefix):
+                    self._open_partition(space, collection_name[len(prefix) :])
+            if metadata.get(LAYOUT_KEY) != LAYOUT:
+                self._migrate_single_collection(space)
+            self._spaces[name] = space
 
-            store = ChromaVectorStore(chroma_collection=collection)
-            self._spaces[name] = _Space(name, stored_model, stored_dim, collection, store)
+    def _check_cosine(self, name: str, collection: Any) -> None:
+        with warnings.catch_warnings():  # "legacy embedding function config" = none, ours
+            warnings.simplefilter("ignore", DeprecationWarning)
+            space_cfg = (getattr(collection, "configuration", None) or {}).get("hnsw") or {}
+        if space_cfg.get("space", "cosine") != "cosine":
+            raise StoreError(
+                f"embedding space {name!r} uses {space_cfg.get('space')} distance, not cosine; "
+                "run `scenespark index rebuild`"
+            )
+
+    def _open_partition(self, space: _Space, partition: str) -> _Partition:
+        found = space.partitions.get(partition)
+        if found is not None:
+            return found
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        collection_name = self._collection_name(space.name, partition)
+        try:
+            collection = self._get_or_create(collection_name, space.model_name, space.dimension)
+        except Exception as exc:
+            raise StoreError(
+                f"cannot open the {partition} vectors of space {space.name!r}: {one_line(exc)}"
+            ) from exc
+        self._check_cosine(space.name, collection)
+        found = _Partition(partition, collection, ChromaVectorStore(chroma_collection=collection))
+        space.partitions[partition] = found
+        return found
+
+    def _migrate_single_collection(self, space: _Space) -> None:
+        try:
+            split_by_modality(
+                space.descriptor,
+                lambda partition: self._open_partition(space, partition).collection,
+                batch_size=MIGRATION_BATCH,
+                layout_metadata={LAYOUT_KEY: LAYOUT},
+            )
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"cannot convert embedding space {space.name!r} to per-modality collections: "
+                f"{one_line(exc)}"
+            ) from exc
 
     @staticmethod
     def _check_same(name: str, stored_model: str, stored_dim: int, model: str, dim: int) -> None:
@@ -218,39 +254,41 @@ class VectorStore:
             )
 
     def reset_space(self, name: str) -> None:
-        """Drop the collection of a space (for a rebuild with another model)."""
-        collection_name = self._collection_name(name)
+        """Drop every collection of a space (for a rebuild with another model)."""
+        descriptor_name = self._collection_name(name)
         with self._lock:
             self._spaces.pop(name, None)
             try:
-                existing = {
-                    c.name if hasattr(c, "name") else str(c)
-                    for c in self._client.list_collections()
-                }
-                if collection_name in existing:
-                    self._client.delete_collection(collection_name)
+                for collection_name in self._collection_names():
+                    if collection_name == descriptor_name or collection_name.startswith(
+                        descriptor_name + "."
+                    ):
+                        self._client.delete_collection(collection_name)
             except Exception as exc:
-                raise StoreError(
-                    f"cannot reset embedding space {name!r}: {_one_line(exc)}"
-                ) from exc
+                raise StoreError(f"cannot reset embedding space {name!r}: {one_line(exc)}") from exc
 
     def spaces(self) -> dict[str, dict[str, Any]]:
         """Every SceneSpark space in the store: name → {model, dimension, count}."""
         out: dict[str, dict[str, Any]] = {}
         try:
-            for item in self._client.list_collections():
-                cname = item.name if hasattr(item, "name") else str(item)
-                if not cname.startswith(COLLECTION_PREFIX):
+            names = self._collection_names()
+            for cname in sorted(names):
+                if not cname.startswith(COLLECTION_PREFIX) or "." in cname:
                     continue
                 collection = self._client.get_collection(cname, embedding_function=None)
                 meta = collection.metadata or {}
+                count = collection.count()  # records left in a not yet converted space
+                prefix = cname + "."
+                for part in names:
+                    if part.startswith(prefix):
+                        count += self._client.get_collection(part, embedding_function=None).count()
                 out[cname[len(COLLECTION_PREFIX) :]] = {
                     "model": meta.get(MODEL_KEY, ""),
                     "dimension": meta.get(DIMENSION_KEY, 0),
-                    "count": collection.count(),
+                    "count": count,
                 }
         except Exception as exc:
-            raise StoreError(f"cannot list embedding spaces: {_one_line(exc)}") from exc
+            raise StoreError(f"cannot list embedding spaces: {one_line(exc)}") from exc
         return out
 
     def _space(self, name: str) -> _Space:
@@ -276,37 +314,43 @@ class VectorStore:
         from llama_index.core.schema import TextNode
 
         target = self._space(space)
-        nodes = [
-            TextNode(
-                id_=rec.id,
-                text=rec.text,
-                embedding=self._vector(target, rec.vector),
-                metadata=_clean_metadata(rec.metadata),
+        groups: dict[str, list[TextNode]] = {}
+        for rec in records:
+            metadata = clean_metadata(rec.metadata)
+            groups.setdefault(partition_of(metadata), []).append(
+                TextNode(
+                    id_=rec.id,
+                    text=rec.text,
+                    embedding=self._vector(target, rec.vector),
+                    metadata=metadata,
+                )
             )
-            for rec in records
-        ]
-        for start in range(0, len(nodes), self.max_batch):
-            try:
-                target.store.add(nodes[start : start + self.max_batch])
-            except Exception as exc:
-                raise StoreError(
-                    f"cannot add vectors to space {space!r}: {_one_line(exc)}"
-                ) from exc
-        return len(nodes)
+        with self._lock:
+            partitions = {name: self._open_partition(target, name) for name in groups}
+        for name, nodes in groups.items():
+            for start in range(0, len(nodes), self.max_batch):
+                try:
+                    partitions[name].store.add(nodes[start : start + self.max_batch])
+                except Exception as exc:
+                    raise StoreError(
+                        f"cannot add vectors to space {space!r}: {one_line(exc)}"
+                    ) from exc
+        return len(records)
 
     def _delete_where(self, space: str, key: str, values: Iterable[str]) -> None:
-        # Straight to the collection: llama-index's delete_nodes(filters=...) passes ids=[],
+        # Straight to the collections: llama-index's delete_nodes(filters=...) passes ids=[],
         # which chromadb>=1.0 rejects ("Expected IDs to be a non-empty list").
         target = self._space(space)
         items = sorted(set(values))
-        for start in range(0, len(items), 500):
-            chunk = items[start : start + 500]
-            try:
-                target.collection.delete(where={key: {"$in": chunk}})
-            except Exception as exc:
-                raise StoreError(
-                    f"cannot delete vectors from space {space!r}: {_one_line(exc)}"
-                ) from exc
+        for partition in list(target.partitions.values()):
+            for start in range(0, len(items), 500):
+                chunk = items[start : start + 500]
+                try:
+                    partition.collection.delete(where={key: {"$in": chunk}})
+                except Exception as exc:
+                    raise StoreError(
+                        f"cannot delete vectors from space {space!r}: {one_line(exc)}"
+                    ) from exc
 
     def delete_runs(self, space: str, run_ids: Iterable[str]) -> None:
         self._delete_where(space, "run_id", run_ids)
@@ -315,24 +359,26 @@ class VectorStore:
         self._delete_where(space, "video_id", [video_id])
 
     def count(self, space: str) -> int:
+        target = self._space(space)
         try:
-            return int(self._space(space).collection.count())
-        except StoreError:
-            raise
+            return sum(int(p.collection.count()) for p in list(target.partitions.values()))
         except Exception as exc:
-            raise StoreError(f"cannot count vectors of space {space!r}: {_one_line(exc)}") from exc
+            raise StoreError(f"cannot count vectors of space {space!r}: {one_line(exc)}") from exc
 
     def run_ids(self, space: str) -> set[str]:
         """Every run id that has vectors in the space (to find orphans unknown to the catalog)."""
         target = self._space(space)
         found: set[str] = set()
-        total = self.count(space)
         try:
-            for offset in range(0, total, 5_000):
-                batch = target.collection.get(include=["metadatas"], limit=5_000, offset=offset)
-                found.update(str(m.get("run_id", "")) for m in batch["metadatas"] or [])
+            for partition in list(target.partitions.values()):
+                total = int(partition.collection.count())
+                for offset in range(0, total, 5_000):
+                    batch = partition.collection.get(
+                        include=["metadatas"], limit=5_000, offset=offset
+                    )
+                    found.update(str(m.get("run_id", "")) for m in batch["metadatas"] or [])
         except Exception as exc:
-            raise StoreError(f"cannot list runs of space {space!r}: {_one_line(exc)}") from exc
+            raise StoreError(f"cannot list runs of space {space!r}: {one_line(exc)}") from exc
         found.discard("")
         return found
 
@@ -350,8 +396,10 @@ class VectorStore:
     ) -> list[VectorMatch]:
         """Nearest records by cosine similarity, best first, after filtering.
 
-        ``min_results`` (default ``top_k``): how many filtered matches the fast post-filtered
-        path must find before it is trusted; below that, Chroma's (slower) ``where`` filter runs.
+        Each wanted modality's collection is queried on its own and the matches merged, so a
+        modality filter costs nothing. ``min_results`` (default ``top_k``): how many filtered
+        matches the fast post-filtered path must find in a collection before it is trusted;
+        below that, Chroma's (slower) ``where`` filter runs.
 
         ``allowed_run_ids`` (normally ``catalog.active_run_ids()``) drops vectors of uncommitted,
         failed or superseded runs. An empty filter list/set means "nothing allowed".
@@ -364,91 +412,21 @@ class VectorStore:
         vids = set(video_ids) if video_ids is not None else None
         if any(f is not None and not f for f in (mods, vids, allowed_run_ids)):
             return []
-
-        def keep(match: VectorMatch) -> bool:
-            meta = match.metadata
-            return (
-                (allowed_run_ids is None or meta.get("run_id") in allowed_run_ids)
-                and (vids is None or meta.get("video_id") in vids)
-                and (mods is None or meta.get("modality") in mods)
-            )
-
-        if mods is None and vids is None and allowed_run_ids is None:
-            return self._query(target, embedding, top_k, None)
-        # 1. Unfiltered HNSW query over a wider window, post-filtered in Python (fast path).
-        #    With only a run filter (stale vectors are few) widen until enough or exhausted.
-        window = top_k * OVERFETCH_FACTOR + OVERFETCH_MIN
-        only_runs = mods is None and vids is None
-        huge_run_set = allowed_run_ids is not None and len(allowed_run_ids) > MAX_WHERE_RUN_IDS
-        attempts = 2 if not only_runs else (1_000 if huge_run_set else 3)
-        if vids is not None and len(vids) <= DIRECT_WHERE_MAX_VIDEOS:
-            attempts = 0  # a few videos of a library: the post-filter would keep almost nothing
-        enough = top_k if min_results is None else max(1, min(min_results, top_k))
-        for _ in range(attempts):
-            found = self._query(target, embedding, window, None)
-            matches = [m for m in found if keep(m)]
-            if len(matches) >= top_k or len(found) < window:
-                return matches[:top_k]
-            window *= 4
-        if attempts and len(matches) >= enough:
-            return matches[:top_k]
-        # 2. Too few survived: let Chroma filter on the most selective key and post-filter the
-        #    rest, widening the window until enough results or the filtered set is exhausted.
-        if vids is not None:
-            where = ("video_id", sorted(vids))
-        elif mods is not None:
-            where = ("modality", sorted(mods))
-        else:
-            where = ("run_id", sorted(allowed_run_ids or ()))
-        window = top_k * OVERFETCH_FACTOR + OVERFETCH_MIN
-        while True:
-            found = self._query(target, embedding, window, [where])
-            matches = [m for m in found if keep(m)]
-            if len(matches) >= top_k or len(found) < window:
-                return matches[:top_k]
-            window *= 4
-
-    def _query(
-        self,
-        space: _Space,
-        embedding: list[float],
-        n_results: int,
-        where: list[tuple[str, list[str]]] | None,
-    ) -> list[VectorMatch]:
-        from llama_index.core.vector_stores.types import (
-            FilterOperator,
-            MetadataFilter,
-            MetadataFilters,
-            VectorStoreQuery,
-        )
-
-        filters = None
-        if where:
-            filters = MetadataFilters(
-                filters=[
-                    MetadataFilter(key=key, value=values, operator=FilterOperator.IN)
-                    for key, values in where
-                ]
-            )
-        query = VectorStoreQuery(
-            query_embedding=embedding, similarity_top_k=max(1, n_results), filters=filters
-        )
-        try:
-            result = space.store.query(query)
-        except Exception as exc:
-            raise StoreError(
-                f"vector query on space {space.name!r} failed: {_one_line(exc)}"
-            ) from exc
+        partitions = [
+            p for name, p in sorted(target.partitions.items()) if mods is None or name in mods
+        ]
         matches: list[VectorMatch] = []
-        for node, similarity in zip(result.nodes or [], result.similarities or [], strict=False):
-            # llama-index reports exp(-distance); with cosine distance d = 1 - cos.
-            cosine = 1.0 + math.log(similarity) if similarity > 0 else -1.0
-            matches.append(
-                VectorMatch(
-                    id=node.node_id,
-                    score=max(-1.0, min(1.0, cosine)),
-                    metadata=_restore_metadata(node.metadata),
-                    text=node.get_content(),
+        for partition in partitions:
+            matches.extend(
+                filtered_query(
+                    partition.store,
+                    embedding,
+                    top_k=top_k,
+                    video_ids=vids,
+                    allowed_run_ids=allowed_run_ids,
+                    min_results=min_results,
+                    what=f"the {partition.name} vectors of space {space!r}",
                 )
             )
-        return matches
+        matches.sort(key=lambda m: -m.score)
+        return matches[:top_k]
