@@ -312,6 +312,12 @@ class _Solver:
             ideal = abs(p.target_duration_s - total)
             moves = [m for s in order for m in self._moves(s, grow, ideal)]
             fitting = [m for m in moves if lo_d - _EPS_S <= m.delta_s <= hi_d + _EPS_S]
+            clean = [m for m in moves if m.point.quality < 2 and _EPS_S < m.delta_s <= hi_d]
+            if fitting and min(m.point.quality for m in fitting) == 2 and clean:
+                # only a raw cut fits in one step: first take the biggest step to a sentence
+                # boundary or shot cut that does not overshoot, and look again from there
+                apply_move(max(clean, key=lambda m: (-m.point.quality, m.delta_s)))
+                continue
             if fitting:
                 rank_of = {id(s): i for i, s in enumerate(order)}
                 best = min(
