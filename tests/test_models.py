@@ -26,11 +26,10 @@ from scenespark.models.registry import ModelRegistry, describe_models
 from scenespark.models.resolve import (
     fingerprint,
     resolve_ocr,
-    resolve_speech,
     resolve_text,
     resolve_visual,
-    whisper_base_dir,
 )
+from scenespark.models.resolve_speech import resolve_speech, whisper_base_dir
 
 REPO = Path(__file__).resolve().parents[1]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"

@@ -17,10 +17,10 @@ from scenespark.models.resolve import (
     Resolution,
     resolve_llm,
     resolve_ocr,
-    resolve_speech,
     resolve_text,
     resolve_visual,
 )
+from scenespark.models.resolve_speech import resolve_speech
 from scenespark.types import ModelInfo
 
 T = TypeVar("T")

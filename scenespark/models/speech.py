@@ -11,9 +11,9 @@ from typing import Any
 from scenespark.config import Settings, apply_offline_env
 from scenespark.errors import MediaError, ModelUnavailableError
 from scenespark.models.base import SpeechSegment, Transcript
-from scenespark.models.resolve import (
+from scenespark.models.resolve import Resolution
+from scenespark.models.resolve_speech import (
     WHISPER_BASE_DIRNAME,
-    Resolution,
     _whisper_base_parts,
     resolve_speech,
     whisper_base_dir,
