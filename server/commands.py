@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from scenespark.config import Settings, get_settings
@@ -33,14 +34,24 @@ def cmd_search(args: argparse.Namespace) -> int:
         video_ids=args.videos,
         modalities=[Modality(m) for m in args.modalities] if args.modalities else None,
     )
-    response = SearchEngine(Engine(get_settings())).search(request)
+    engine = Engine(get_settings())
+    started = time.perf_counter()
+    # open the stores and load the models first: took_ms is then the search, as on a server
+    engine.text_space()
+    if request.modalities is None or Modality.VISUAL in request.modalities:
+        engine.models.visual()
+        engine.clip_space()
+    load_s = time.perf_counter() - started
+    response = SearchEngine(engine).search(request)
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
+    timing = f"{response.took_ms:.0f} ms; stores and models loaded in {load_s:.1f} s"
     if not response.results:
-        print(f"no matches for {response.query!r} ({response.took_ms:.0f} ms)")
+        print(f"no matches for {response.query!r} ({timing})")
         return 0
-    print(f"{len(response.results)} matches for {response.query!r} ({response.took_ms:.0f} ms)")
+    count = len(response.results)
+    print(f"{count} match{'es' if count != 1 else ''} for {response.query!r} ({timing})")
     for rank, hit in enumerate(response.results, 1):
         title = hit.video_title or hit.video_id
         mods = " ".join(f"{k}={v:.2f}" for k, v in sorted(hit.modality_scores.items()))

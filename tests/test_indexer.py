@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -102,6 +104,37 @@ def test_search_finds_speech_and_on_screen_text(ix_engine, ix_indexed) -> None:
     assert written.results and 9.0 <= written.results[0].start_s <= 11.0
     nothing = searcher.search(SearchRequest(query="a submarine diving under arctic ice"))
     assert nothing.results == []
+
+
+def test_search_cli_table_json_and_filters(ix_home, ix_indexed) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SCENESPARK), "search", *args],
+            env=_env(ix_home),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    table = cli("planting tomatoes", "--top-k", "3")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert re.match(r"^\d+ match(es)? for 'planting tomatoes' \(\d+ ms; ", lines[0]), lines[0]
+    assert re.match(r"^ 1\. 00:00:0\d\.\d-00:00:\d\d\.\d  score 0\.\d\d \(", lines[1]), lines[1]
+    assert any(line.strip().startswith("said:") and "tomatoes" in line for line in lines)
+    as_json = cli("planting tomatoes", "--top-k", "1", "--json")
+    response = json.loads(as_json.stdout)
+    assert len(response["results"]) == 1
+    hit = response["results"][0]
+    assert hit["video_id"] == ix_indexed.video_id and hit["start_s"] < 6.0
+    assert "tomatoes" in hit["evidence"]["transcript"].lower() and hit["modality_scores"]
+    only_ocr = json.loads(cli("SPRING SALE", "--json", "--modality", "ocr").stdout)
+    assert only_ocr["results"] and all(
+        set(h["modality_scores"]) == {"ocr"} for h in only_ocr["results"]
+    )
+    other = cli("planting tomatoes", "--video", "0000000000000000")
+    assert other.returncode != 0 and len(other.stderr.strip().splitlines()) == 1, other.stderr
+    assert "Traceback" not in other.stderr
 
 
 def test_unchanged_file_is_skipped_and_rebuild_redoes_one_modality(

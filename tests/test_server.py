@@ -213,6 +213,9 @@ def test_unknown_resources_are_404_problems(srv_client: TestClient) -> None:
     assert_problem(srv_client.get("/api/v1/jobs/nope"), 404)
     assert_problem(srv_client.get("/api/v1/highlights/nope"), 404)
     assert_problem(srv_client.get("/api/v1/clips/subtitle_clipper/nope"), 404)
+    body = {"query": "tomatoes", "video_ids": ["nope"]}
+    problem = assert_problem(srv_client.post("/api/v1/search", json=body), 404)
+    assert "nope" in problem["detail"]
     assert_problem(srv_client.get("/api/v1/nothing-here"), 404)
     assert_problem(srv_client.get("/media/videos/nope"), 404)
     assert_problem(srv_client.get("/media/files/media/clips/none.mp4"), 404)

@@ -448,6 +448,7 @@ def test_vectors_query_scores_and_post_filter(
     assert store_vectors.run_ids("text") == {run1}
 
 
+@pytest.mark.filterwarnings("ignore:legacy embedding function config:DeprecationWarning")
 def test_vectors_keep_one_collection_per_modality_and_convert_the_old_layout(
     store_settings: Settings,
 ) -> None:
