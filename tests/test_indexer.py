@@ -137,6 +137,32 @@ def test_search_cli_table_json_and_filters(ix_home, ix_indexed) -> None:
     assert "Traceback" not in other.stderr
 
 
+def test_highlight_draws_on_a_video_whose_title_names_the_topic(ix_engine, ix_indexed) -> None:
+    """ "garden.mp4": a reel "of the garden" may use any of its shots, after the real matches."""
+    from scenespark.highlights.candidates import BoundaryIndex
+    from scenespark.highlights.planner import plan_highlight
+    from scenespark.highlights.service import HighlightService
+    from scenespark.types import HighlightRequest
+
+    service = HighlightService(ix_engine)
+    request = HighlightRequest(prompt="a 14-second highlight of the garden", min_clip_s=1.0)
+    candidates = service._candidates(request)
+    titled = [c for c in candidates if c.origin == "title"]
+    video = ix_engine.catalog.get_video(ix_indexed.video_id)
+    assert len(titled) == len(video.shots)
+    searched = [c for c in candidates if c.origin == "search"]
+    assert searched and max(c.score for c in titled) < max(c.score for c in searched)
+    speech = ix_engine.catalog.segments(video.video_id, [Modality.SPEECH])
+    bounds = {
+        video.video_id: BoundaryIndex.build(video.video_id, video.duration_s, speech, video.shots)
+    }
+    plan = plan_highlight(request, candidates, bounds)
+    assert 12.6 - 1e-3 <= plan.duration_s <= 15.4 + 1e-3, plan
+    assert any("title names the topic" in clip.reason for clip in plan.clips)
+    other = service._candidates(HighlightRequest(prompt="a 14-second highlight of the tomatoes"))
+    assert other and all(c.origin == "search" for c in other)
+
+
 def test_unchanged_file_is_skipped_and_rebuild_redoes_one_modality(
     ix_engine, ix_indexed, ix_library
 ) -> None:

@@ -36,6 +36,9 @@ class Candidate(BaseModel):
     visual_labels: str = ""
     focus_s: float | None = None  # where the evidence is strongest (e.g. the matched frame)
     shot_ids: list[int] = Field(default_factory=list)
+    # "search": a search hit; "title": a shot of a video whose title names the whole topic;
+    # "video": a shot of a video the user chose when nothing in it matched
+    origin: str = "search"
 
     @model_validator(mode="after")
     def _check_span(self) -> Candidate:

@@ -88,6 +88,14 @@ def best_modality(c: Candidate) -> str:
 
 def reason_for(c: Candidate) -> str:
     """Which modality matched, with its score and the evidence snippet."""
+    if c.origin != "search":
+        why = (
+            f"the video's title names the topic ({c.video_title or c.video_id})"
+            if c.origin == "title"
+            else "from a chosen video (nothing in it matched the prompt)"
+        )
+        said = c.transcript.strip()
+        return f'{why}: "{snippet(said, 25)}"' if said else why
     modality = best_modality(c)
     evidence = {"speech": c.transcript, "ocr": c.ocr_text, "visual": c.visual_labels}.get(
         modality, ""

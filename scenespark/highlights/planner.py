@@ -85,13 +85,21 @@ def similarity(
 def filter_relevant(
     candidates: list[Candidate], params: PlannerParams, keep: set[str] | None = None
 ) -> tuple[list[Candidate], int]:
-    """Drop candidates far below the best score (kept ids survive); returns (kept, n_dropped)."""
+    """Drop candidates far below the best score (kept ids survive); returns (kept, n_dropped).
+
+    Shots of a video whose title names the topic are relevant by that title, whatever their
+    score: they stay, ranked below the real matches.
+    """
     keep = keep or set()
     if not candidates:
         return [], 0
     top = max(c.score for c in candidates)
     floor = max(params.min_score, params.min_relative_score * top)
-    kept = [c for c in candidates if c.score >= floor or c.candidate_id in keep]
+    kept = [
+        c
+        for c in candidates
+        if c.score >= floor or c.candidate_id in keep or (c.origin == "title" and c.score > 0)
+    ]
     return kept, len(candidates) - len(kept)
 
 

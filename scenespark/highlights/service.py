@@ -19,6 +19,7 @@ from scenespark.highlights.llm import LLMPlanner
 from scenespark.highlights.planner import plan_highlight
 from scenespark.highlights.prompt_parse import parse_prompt
 from scenespark.search import SearchEngine, media_url
+from scenespark.store.tokenize import tokenize
 from scenespark.types import (
     HighlightJob,
     HighlightRequest,
@@ -36,6 +37,11 @@ CANDIDATE_POOL = 40
 # A reel is asked to show *something*: candidates may sit well below the search threshold; the
 # planner keeps only those close to the best one (relative cut-off) and warns when all are weak.
 CANDIDATE_FLOOR = 0.15
+# Shots offered for a whole video (its title names the topic, or the user chose it and nothing
+# in it matched): below any real match, so the solver uses them only to fill the budget.
+SHOT_SCORE_SPEECH = 0.5
+SHOT_SCORE_SILENT = 0.4
+SHOT_CANDIDATES_PER_VIDEO = 200
 _FACET_SPLIT = re.compile(r"\s*(?:,|;|/|&|\band\b|\bor\b|\bplus\b|\bas well as\b)\s*", re.I)
 
 
@@ -167,30 +173,54 @@ class HighlightService:
                     hits[key] = hit
         ranked = sorted(hits.values(), key=lambda h: (-h.score, h.video_id, h.start_s))
         candidates = candidates_from_hits(ranked[:CANDIDATE_POOL])
+        titled = self._titled_videos(parsed.topic, request.video_ids)
+        candidates += self._shot_candidates(titled, "title", first_id=len(candidates) + 1)
         if not candidates and request.video_ids:
-            candidates = self._whole_video_candidates(request.video_ids)
+            candidates = self._shot_candidates(request.video_ids, "video")
         return candidates
 
-    def _whole_video_candidates(self, video_ids: list[str]) -> list[Candidate]:
-        """No span matched the prompt but the user chose videos: offer their shots evenly."""
+    def _titled_videos(self, topic: str, video_ids: list[str] | None) -> list[str]:
+        """Videos whose title (or file name) holds every word of the topic: "the product
+        launch" → "product_launch_2024.mp4". Their shots are relevant material by the title."""
+        words = set(tokenize(topic))
+        if not words:
+            return []
+        catalog = self.engine.catalog
+        videos = (
+            [v for v in (catalog.get_video(i) for i in video_ids) if v is not None]
+            if video_ids
+            else catalog.list_videos()
+        )
+        return [
+            video.video_id
+            for video in videos
+            if words <= set(tokenize(video.title)) | set(tokenize(Path(video.path).stem))
+        ]
+
+    def _shot_candidates(
+        self, video_ids: list[str], origin: str, first_id: int = 1
+    ) -> list[Candidate]:
+        """Every shot of the videos as a candidate (the ones with speech first): for videos the
+        title says are about the topic, or that the user chose when nothing in them matched."""
         out: list[Candidate] = []
         for video_id in video_ids:
             video = self.engine.catalog.get_video(video_id)
             if video is None:
                 continue
             speech = self.engine.catalog.segments(video_id, [Modality.SPEECH])
-            for shot in video.shots:
+            for shot in video.shots[:SHOT_CANDIDATES_PER_VIDEO]:
                 said = " ".join(s.text for s in speech if _overlaps(s, shot.start_s, shot.end_s))
                 out.append(
                     Candidate(
-                        candidate_id=f"c{len(out) + 1}",
+                        candidate_id=f"c{first_id + len(out)}",
                         video_id=video_id,
                         video_title=video.title,
                         start_s=shot.start_s,
                         end_s=shot.end_s,
-                        score=0.5 if said else 0.4,
+                        score=SHOT_SCORE_SPEECH if said else SHOT_SCORE_SILENT,
                         transcript=said[:400],
                         shot_ids=[shot.shot_id],
+                        origin=origin,
                     )
                 )
         return out
