@@ -89,7 +89,15 @@ def candidate_payload(c: Candidate) -> dict[str, Any]:
         "transcript": sanitize_text(c.transcript),
         "ocr_text": sanitize_text(c.ocr_text),
         "visual_labels": sanitize_text(c.visual_labels, 200),
+        "matched_by": _MATCHED_BY.get(c.origin, c.origin),
     }
+
+
+_MATCHED_BY = {
+    "search": "its content",
+    "title": "only the video's title (a shot of a video named after the topic)",
+    "video": "nothing (a shot of a video the user chose)",
+}
 
 
 def build_messages(
