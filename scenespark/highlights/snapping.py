@@ -4,7 +4,9 @@ A :class:`Snapper` turns a :class:`BoundaryIndex` into two sorted lists of usabl
 
 * quality 0: sentence starts (with a small pre-roll) and sentence ends (with a small post-roll),
   shot cuts and the video's edges. The roll never crosses into the neighbouring word or past a
-  shot cut, so a quality-0 point is always within ``roll`` (≤ 0.3 s) of its boundary.
+  shot cut, so a quality-0 point is always within ``roll`` (≤ 0.3 s) of its boundary. A shot
+  cut in the silence next to a sentence (≤ ``SILENT_CUT_REACH_S``) replaces the rolled point,
+  and no point leaves a sliver (< ``SHOT_FRAGMENT_MIN_S``) of a shot at a clip's edge.
 * quality 1: the middle part of a gap between two words.
 
 Raw cut times (quality 2) are only used when neither exists in reach; they are moved out of any
@@ -129,8 +131,9 @@ class Snapper:
             lo, hi = cut, t
         if not 0.0 < cut < self.duration_s or not _EPS_S < hi - lo <= SHOT_FRAGMENT_MIN_S:
             return t
-        word_starts_before = idx.prev_word_end(hi) is not None and idx.prev_word_end(hi) > lo
-        if idx.word_at(lo) is not None or idx.word_at(hi) is not None or word_starts_before:
+        last_end = idx.prev_word_end(hi)
+        word_between = last_end is not None and last_end > lo
+        if idx.word_at(lo) is not None or idx.word_at(hi) is not None or word_between:
             return t
         return cut
 
