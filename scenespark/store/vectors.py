@@ -23,12 +23,12 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import numpy as np
 
 from scenespark.config import Settings, apply_offline_env
 from scenespark.errors import StoreError
+from scenespark.store.vector_client import connect
 from scenespark.store.vector_layout import split_by_modality
 from scenespark.store.vector_query import filtered_query
 from scenespark.store.vector_records import (
@@ -86,47 +86,12 @@ class VectorStore:
         self._lock = threading.RLock()
         self._spaces: dict[str, _Space] = {}
         self._pool: ThreadPoolExecutor | None = None
-        self._client = self._connect()
+        self._client, self.location = connect(settings)
         try:
             reported = int(self._client.get_max_batch_size())
         except Exception:
             reported = MAX_BATCH
         self.max_batch = max(1, min(MAX_BATCH, reported if reported > 0 else MAX_BATCH))
-
-    # ------------------------------------------------------------------ connection
-    def _connect(self) -> Any:
-        try:
-            import chromadb
-        except ImportError as exc:  # pragma: no cover - dependency of the package
-            raise StoreError(f"chromadb is not installed: {exc}") from exc
-        chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
-        url = self.settings.chroma_url.strip()
-        if url:
-            parsed = urlparse(url if "://" in url else f"http://{url}")
-            if not parsed.hostname:
-                raise StoreError(
-                    f"SCENESPARK_CHROMA_URL {url!r} is not a URL like http://host:8000"
-                )
-            ssl = parsed.scheme == "https"
-            port = parsed.port or (443 if ssl else 8000)
-            self.location = f"{parsed.scheme}://{parsed.hostname}:{port}"
-            try:
-                client = chromadb.HttpClient(
-                    host=parsed.hostname, port=port, ssl=ssl, settings=chroma_settings
-                )
-                client.heartbeat()
-            except Exception as exc:
-                raise StoreError(
-                    f"cannot reach the Chroma server at {self.location}: {one_line(exc)}"
-                ) from exc
-            return client
-        path = self.settings.chroma_dir
-        self.location = str(path)
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        except Exception as exc:
-            raise StoreError(f"cannot open the Chroma store at {path}: {one_line(exc)}") from exc
 
     def _query_pool(self) -> ThreadPoolExecutor:
         with self._lock:
