@@ -99,11 +99,12 @@ class IndexService:
     ) -> list[IndexOutcome]:
         """Re-index stale modalities (model changed, failed) or the chosen ones."""
         catalog = self.engine.catalog
-        videos = [catalog.get_video(v) for v in video_ids] if video_ids else catalog.list_videos()
+        # every id is checked before any work starts
+        videos = (
+            [catalog.require_video(v) for v in video_ids] if video_ids else catalog.list_videos()
+        )
         outcomes = []
-        for wanted, video in zip(video_ids or [v.video_id for v in videos], videos, strict=True):
-            if video is None:
-                raise NotFoundError(f"no indexed video with id {wanted!r}")
+        for video in videos:
             chosen = (
                 list(ALL_MODALITIES) if everything else (list(modalities) if modalities else None)
             )
@@ -126,8 +127,7 @@ class IndexService:
 
     def remove(self, video_id: str) -> None:
         catalog = self.engine.catalog
-        if catalog.get_video(video_id) is None:
-            raise NotFoundError(f"no indexed video with id {video_id!r}")
+        catalog.require_video(video_id)
         with self._lock_for(video_id):
             run_ids = catalog.delete_video(video_id)
             self._delete_vectors(run_ids)

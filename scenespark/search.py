@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from scenespark.engine import CLIP_SPACE, Engine
-from scenespark.errors import InvalidInputError, NotFoundError
+from scenespark.errors import InvalidInputError
 from scenespark.fusion import (
     ScoredEvidence,
     Span,
@@ -65,8 +65,7 @@ class SearchEngine:
         if not query:
             raise InvalidInputError("the query is empty")
         for video_id in request.video_ids or []:  # a mistyped id is an error, not "no matches"
-            if self.engine.video(video_id) is None:
-                raise NotFoundError(f"no indexed video with id {video_id!r}")
+            self.engine.catalog.require_video(video_id)
         settings = self.engine.settings
         min_score = settings.search_min_score if request.min_score is None else request.min_score
         modalities = list(request.modalities or ALL_MODALITIES)

@@ -543,7 +543,6 @@ def _wait_for_job(client: TestClient, request_id: str, timeout_s: float) -> dict
 def test_index_sample_video_through_the_api_then_search(sample_video, tmp_path: Path) -> None:
     """Real pipeline: add by path (job runner, IndexService, models), then search the narration;
     then upload the same file, which indexes through the upload path."""
-    pytest.importorskip("scenespark.jobs")
     settings = Settings(home=tmp_path / "home", library_roots=[sample_video.path.parent])
     with TestClient(create_app(settings)) as client:
         response = client.post("/api/v1/videos", json={"path": sample_video.path.name})

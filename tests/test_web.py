@@ -17,15 +17,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import playwright.sync_api as playwright_sync
 import pytest
+import uvicorn
+
+from scenespark.config import Settings, load_settings
+from tests.helpers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-uvicorn = pytest.importorskip("uvicorn")
-
-from scenespark.config import Settings, load_settings  # noqa: E402
-from tests.helpers import free_port  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -130,8 +129,8 @@ def web_server(web_settings: Settings) -> Iterator[_ServerThread]:
 
 @pytest.fixture(scope="module")
 def web_browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
+    # `make test` installs it (.ci/install-system.sh): a missing browser is a failed set-up
+    assert CHROMIUM.exists(), f"{CHROMIUM} is not installed: run `make system`"
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser

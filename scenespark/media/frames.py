@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from scenespark.errors import ConfigError, MediaError
+from scenespark.media.probe import normalise_rotation
 
 ReaderName = Literal["pyav", "decord"]
 DEFAULT_SMALL_SIZE: tuple[int, int] = (64, 36)
@@ -183,8 +184,6 @@ def _pyav_frame(
     frame: Any, index: int, time_s: float, small_size: tuple[int, int], formatters: _Reformatters
 ) -> DecodedFrame:
     """A decoded frame as displayed: a phone video's display rotation is applied."""
-    from scenespark.media.probe import normalise_rotation
-
     turns = normalise_rotation(float(getattr(frame, "rotation", 0) or 0)) // 90
     sideways = turns % 2 == 1
 

@@ -152,14 +152,19 @@ def resolve_text(settings: Settings) -> Resolution:
             dimension=_st_dimension(folder),
         )
         return Resolution(info=info, location=str(folder.resolve()))
+    return hub_resolution("text", "sentence-transformers", configured, "SCENESPARK_TEXT_MODEL")
+
+
+def hub_resolution(modality: str, backend: str, name: str, setting: str) -> Resolution:
+    """A model the user named by its hub name (their choice): downloaded on first use."""
     info = ModelInfo(
-        modality="text",
-        backend="sentence-transformers",
-        name=configured,
-        version=f"hub:{configured}",
-        reason="SCENESPARK_TEXT_MODEL (hub name: downloaded on first use, needs internet)",
+        modality=modality,
+        backend=backend,
+        name=name,
+        version=f"hub:{name}",
+        reason=f"{setting} (hub name: downloaded on first use, needs internet)",
     )
-    return Resolution(info=info, location=configured, local=False)
+    return Resolution(info=info, location=name, local=False)
 
 
 # --------------------------------------------------------------------------------------------

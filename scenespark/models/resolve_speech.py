@@ -9,6 +9,7 @@ from scenespark.errors import ModelUnavailableError
 from scenespark.models.resolve import (
     Resolution,
     fingerprint,
+    hub_resolution,
     looks_like_path,
     package_dir,
 )
@@ -151,11 +152,4 @@ def resolve_speech(settings: Settings) -> Resolution:
             reason="local CTranslate2 Whisper folder from SCENESPARK_SPEECH_MODEL",
         )
         return Resolution(info=info, location=str(folder))
-    info = ModelInfo(
-        modality="speech",
-        backend="faster-whisper",
-        name=configured,
-        version=f"hub:{configured}",
-        reason="SCENESPARK_SPEECH_MODEL (hub name: downloaded on first use, needs internet)",
-    )
-    return Resolution(info=info, location=configured, local=False)
+    return hub_resolution("speech", "faster-whisper", configured, "SCENESPARK_SPEECH_MODEL")

@@ -152,6 +152,13 @@ class Catalog(SegmentsMixin, JobsMixin, SQLiteDB):
         rows = self._read(f"{_VIDEO_SELECT} WHERE v.video_id = ?", (video_id,))
         return self._video(rows[0]) if rows else None
 
+    def require_video(self, video_id: str) -> Video:
+        """The video, or :class:`NotFoundError` (404 / one-line CLI error) when it is unknown."""
+        video = self.get_video(video_id)
+        if video is None:
+            raise NotFoundError(f"no indexed video with id {video_id!r}")
+        return video
+
     def find_video_by_path(self, path: str) -> Video | None:
         rows = self._read(
             f"{_VIDEO_SELECT} WHERE v.path = ? ORDER BY v.rowid DESC LIMIT 1", (str(path),)

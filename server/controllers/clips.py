@@ -8,7 +8,6 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from scenespark.errors import NotFoundError
 from scenespark.types import HighlightRequest
 from server.controllers.highlights import check_highlight_request, highlight_job, job_ref
 from server.controllers.schemas import (
@@ -37,8 +36,6 @@ class SubtitleClipperController(Controller):
         self, data: JSONBody[SubtitleClipperRequest], runtime: NamedDependency[ServerRuntime]
     ) -> JobRef:
         """A highlight job restricted to ``video_id``; poll ``GET .../{request_id}``."""
-        if runtime.engine.catalog.get_video(data.video_id) is None:
-            raise NotFoundError(f"no indexed video with id {data.video_id!r}")
         prompt = (data.prompt or "").strip() or DEFAULT_PROMPT
         request = HighlightRequest(prompt=prompt, video_ids=[data.video_id])
         check_highlight_request(request, runtime)

@@ -36,10 +36,8 @@ def check_highlight_request(request: HighlightRequest, runtime: ServerRuntime) -
     both = set(request.locked_clip_ids) & set(request.excluded_clip_ids)
     if both:
         raise ValidationFailedError(f"clips both locked and excluded: {', '.join(sorted(both))}")
-    catalog = runtime.engine.catalog
     for video_id in request.video_ids or []:
-        if catalog.get_video(video_id) is None:
-            raise NotFoundError(f"no indexed video with id {video_id!r}")
+        runtime.engine.catalog.require_video(video_id)
 
 
 def highlight_job(runtime: ServerRuntime, request_id: str) -> HighlightJob:

@@ -46,10 +46,7 @@ class MediaController(Controller):
         self, video_id: FromPath[str], request: Request, runtime: NamedDependency[ServerRuntime]
     ) -> Response | Stream:
         def locate() -> Path:
-            video = runtime.engine.catalog.get_video(video_id)
-            if video is None:
-                raise NotFoundError(f"no indexed video with id {video_id!r}")
-            path = Path(video.path)
+            path = Path(runtime.engine.catalog.require_video(video_id).path)
             if not path.is_file():
                 raise NotFoundError(f"the source file of video {video_id!r} is gone: {path}")
             return path

@@ -23,7 +23,7 @@ from litestar.openapi.spec import (
 from litestar.params import FromPath
 from pydantic import ValidationError
 
-from scenespark.errors import NotFoundError, PayloadTooLargeError
+from scenespark.errors import PayloadTooLargeError
 from scenespark.types import HighlightJob
 from server.controllers.highlights import job_ref
 from server.controllers.schemas import (
@@ -174,10 +174,7 @@ class VideoController(Controller):
     def get_video(
         self, video_id: FromPath[str], runtime: NamedDependency[ServerRuntime]
     ) -> VideoView:
-        video = runtime.engine.catalog.get_video(video_id)
-        if video is None:
-            raise NotFoundError(f"no indexed video with id {video_id!r}")
-        return VideoView.of(video)
+        return VideoView.of(runtime.engine.catalog.require_video(video_id))
 
     @delete(
         "/{video_id:str}",
@@ -188,9 +185,7 @@ class VideoController(Controller):
     )
     def remove(self, video_id: FromPath[str], runtime: NamedDependency[ServerRuntime]) -> None:
         """Remove the video's vectors, segments and thumbnails; an uploaded file is deleted too."""
-        video = runtime.engine.catalog.get_video(video_id)
-        if video is None:
-            raise NotFoundError(f"no indexed video with id {video_id!r}")
+        video = runtime.engine.catalog.require_video(video_id)
         runtime.index_service.remove(video_id)
         uploads = upload_dir(runtime.settings).resolve()
         source = Path(video.path)
