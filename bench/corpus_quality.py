@@ -34,8 +34,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-highlights", action="store_true")
     args = parser.parse_args()
-    from scenespark.evaluate import format_report
-    from scenespark.quality import evaluate_corpus
+    from indexer.evaluation import evaluate_corpus
+    from scenespark.evaluation.retrieval import format_report
 
     with tempfile.TemporaryDirectory(prefix="scenespark-quality-") as tmp:
         report = evaluate_corpus(

@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scenespark.media.ffmpeg import ffmpeg
-from scenespark.render import render_highlight
-from scenespark.render_steps import AUDIO_CODEC_ARGS, VIDEO_CODEC_ARGS
+from scenespark.render.ffmpeg_steps import AUDIO_CODEC_ARGS, VIDEO_CODEC_ARGS
+from scenespark.render.reel import render_highlight
 from scenespark.types import Clip
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "eval" / "corpus_a.mp4"
@@ -75,7 +75,7 @@ def main() -> int:
     if not args.source.is_file():
         print(f"source video not found: {args.source}", file=sys.stderr)
         return 2
-    from scenespark.render_steps import probe_source
+    from scenespark.render.ffmpeg_steps import probe_source
 
     info = probe_source(args.source, 60.0)
     clips = _clips(info.duration_s)

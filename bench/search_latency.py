@@ -39,9 +39,9 @@ apply_offline_env()
 
 from indexer.service import _records  # noqa: E402
 from indexer.signature import model_signatures  # noqa: E402
-from scenespark import search as search_module  # noqa: E402
 from scenespark.engine import Engine  # noqa: E402
-from scenespark.search import SearchEngine  # noqa: E402
+from scenespark.search import engine as search_module  # noqa: E402
+from scenespark.search.engine import SearchEngine  # noqa: E402
 from scenespark.store.keyword import KeywordIndex  # noqa: E402
 from scenespark.types import Modality, SearchRequest, Segment, Shot, Video, VideoStatus  # noqa: E402
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from indexer.progress import ProgressDisplay
 from scenespark.config import Settings, get_settings
 from scenespark.errors import ConflictError, InvalidInputError, SceneSparkError
-from scenespark.ownership import WriterLock, running_server
+from scenespark.jobs.writer_lock import WriterLock, running_server
 from scenespark.types import Modality
 
 

@@ -16,15 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from scenespark.engine import Engine
-from scenespark.media.audio import extract_audio_wav
-from scenespark.media.subtitles import find_sidecar, parse_subtitles
-from scenespark.textsegments import (
+from scenespark.language.shaping import (
     OcrReading,
     TextSpan,
     merge_ocr_readings,
     sentences_from_words,
     split_text_sentences,
 )
+from scenespark.media.audio import extract_audio_wav
+from scenespark.media.subtitles import find_sidecar, parse_subtitles
 from scenespark.types import MediaInfo, Modality, Segment, Shot
 
 log = logging.getLogger(__name__)

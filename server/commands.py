@@ -24,7 +24,7 @@ def _hms(seconds: float) -> str:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from scenespark.engine import Engine
-    from scenespark.search import SearchEngine
+    from scenespark.search.engine import SearchEngine
 
     if not args.query.strip():
         raise InvalidInputError("the query is empty")
@@ -130,7 +130,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from scenespark.ownership import WriterLock
+    from scenespark.jobs.writer_lock import WriterLock
     from server.app import create_app
 
     probe = WriterLock(settings, role="server")
@@ -159,10 +159,11 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from indexer.evaluation import evaluate_dataset
     from scenespark.engine import Engine
-    from scenespark.evaluate import format_report, run_evaluation
+    from scenespark.evaluation.retrieval import format_report
 
-    report = run_evaluation(Engine(get_settings()), Path(args.dataset), baselines=args.baselines)
+    report = evaluate_dataset(Engine(get_settings()), Path(args.dataset), baselines=args.baselines)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -173,8 +174,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """What ``make run`` does: index a folder (or a generated demo library), then serve it."""
     from indexer.cli import _index_files
+    from scenespark.jobs.writer_lock import WriterLock
     from scenespark.media.probe import collect_video_files
-    from scenespark.ownership import WriterLock
 
     settings = get_settings()
     settings.ensure_dirs()
@@ -184,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise InvalidInputError(f"VIDEOS={args.videos} is not a folder")
         print(f"indexing your videos in {folder}")
     else:
-        from scenespark.media.synth import build_demo_library
+        from server.demo_media import build_demo_library
 
         folder = settings.home / "demo"
         print(f"no VIDEOS folder given: building a demo library in {folder} (ffmpeg + TTS)")

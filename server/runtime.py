@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any
 from scenespark.config import Settings
 from scenespark.engine import Engine
 from scenespark.errors import MediaError, NotFoundError
-from scenespark.ownership import WriterLock, publish_server, withdraw_server
-from scenespark.search import media_url
+from scenespark.jobs.writer_lock import WriterLock, publish_server, withdraw_server
+from scenespark.search.engine import media_url
 from scenespark.types import HighlightJob, HighlightRequest, HighlightResult, JobStatus
 
 if TYPE_CHECKING:
     from indexer.service import IndexService
     from scenespark.highlights.service import HighlightService
-    from scenespark.jobs import JobRunner
+    from scenespark.jobs.runner import JobRunner
 
 log = logging.getLogger("scenespark.server")
 
@@ -110,7 +110,7 @@ class ServerRuntime:
                 self._engine = Engine(self.settings, background_keywords=True)
             _ = self.engine.catalog  # open (and migrate) the catalog now, not on first request
             if self.start_workers:
-                from scenespark.jobs import JobRunner
+                from scenespark.jobs.runner import JobRunner
 
                 self.runner = JobRunner(self.engine.catalog, workers=self.worker_count)
                 self.recovered = self.runner.recover(self.resolve_job)

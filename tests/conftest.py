@@ -14,7 +14,7 @@ from scenespark.config import Settings, apply_offline_env, load_settings
 apply_offline_env()
 
 from scenespark.media.ffmpeg import ffmpeg  # noqa: E402
-from scenespark.media.synth import SynthScene, SynthTruth, build_video, still_image, tts_to_wav  # noqa: E402
+from server.demo_media import SynthScene, SynthTruth, build_video, still_image, tts_to_wav  # noqa: E402
 
 SAMPLE_NARRATION = "Welcome to the garden. Today we plant red tomatoes and sweet basil."
 SAMPLE_TEXT = "SPRING SALE 42"

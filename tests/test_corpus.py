@@ -25,7 +25,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def corpus_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from scenespark.quality import evaluate_corpus
+    from indexer.evaluation import evaluate_corpus
 
     report = evaluate_corpus(DATASET, tmp_path_factory.mktemp("corpus") / "home")
     print(json.dumps({k: v for k, v in report.items() if k != "retrieval"}, indent=1, default=str))

@@ -26,7 +26,7 @@ import pytest
 
 from scenespark.config import Settings, load_settings
 from scenespark.engine import Engine
-from scenespark.search import SearchEngine
+from scenespark.search.engine import SearchEngine
 from scenespark.types import Modality, SearchRequest
 from tests.helpers import chroma_server
 
@@ -232,7 +232,7 @@ def test_cli_bad_inputs_get_one_line_each(
 
 
 def test_cli_refuses_a_second_writer(tmp_path: Path, silent_video: Path) -> None:
-    from scenespark.ownership import WriterLock
+    from scenespark.jobs.writer_lock import WriterLock
 
     settings = load_settings(home=tmp_path / "home")
     with WriterLock(settings, role="test"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scenespark.errors import ConflictError, RenderError
-from scenespark.jobs import INTERRUPTED_MESSAGE, JobRunner, ReportFn, error_line
+from scenespark.jobs.runner import INTERRUPTED_MESSAGE, JobRunner, ReportFn, error_line
 from scenespark.store.catalog import Catalog
 from scenespark.types import Clip, HighlightJob, HighlightResult, JobStatus
 

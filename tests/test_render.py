@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenespark.editlists import ReelEntry, cmx3600_edl, frames_to_timecode, reel_cues
 from scenespark.errors import InvalidInputError, RenderError
 from scenespark.media.subtitles import parse_subtitles
-from scenespark.render import RenderOutput, render_highlight
+from scenespark.render.edit_lists import ReelEntry, cmx3600_edl, frames_to_timecode, reel_cues
+from scenespark.render.reel import RenderOutput, render_highlight
 from scenespark.types import Clip, Modality, Segment
 
 FPS = 25

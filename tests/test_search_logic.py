@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import pytest
 
-from scenespark.evaluate import EvalQuery, aggregate, average_precision, iou, recall_at, score_query
-from scenespark.evaluate_index import cut_recall, ocr_matches, word_error_rate
-from scenespark.fusion import ScoredEvidence, Span, build_spans, calibrate, snap_to_cuts
-from scenespark.query import understand
-from scenespark.textsegments import (
+from scenespark.evaluation.index_quality import cut_recall, ocr_matches, word_error_rate
+from scenespark.evaluation.retrieval import (
+    EvalQuery,
+    aggregate,
+    average_precision,
+    iou,
+    recall_at,
+    score_query,
+)
+from scenespark.language.shaping import (
     OcrReading,
     merge_ocr_readings,
     sentences_from_words,
     split_text_sentences,
 )
+from scenespark.search.fusion import ScoredEvidence, Span, build_spans, calibrate, snap_to_cuts
+from scenespark.search.query_intent import understand
 from scenespark.types import Modality, Segment, Shot, Word
 
 

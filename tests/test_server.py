@@ -19,7 +19,7 @@ from litestar.testing import TestClient
 from scenespark.config import Settings
 from scenespark.engine import Engine
 from scenespark.errors import ConflictError
-from scenespark.ownership import running_server
+from scenespark.jobs.writer_lock import running_server
 from scenespark.types import (
     Clip,
     HighlightJob,

@@ -23,9 +23,9 @@ import pytest
 
 from scenespark.config import Settings, load_settings
 from scenespark.errors import NotFoundError, StoreError
+from scenespark.language.tokenize import tokenize
 from scenespark.store.catalog import Catalog, RunStatus
 from scenespark.store.keyword import KeywordCache, KeywordIndex
-from scenespark.store.tokenize import tokenize
 from scenespark.store.vectors import VectorRecord, VectorStore
 from scenespark.types import (
     Clip,

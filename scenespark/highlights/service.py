@@ -18,8 +18,8 @@ from scenespark.highlights.candidates import BoundaryIndex, Candidate, candidate
 from scenespark.highlights.llm import LLMPlanner
 from scenespark.highlights.planner import plan_highlight
 from scenespark.highlights.prompt_parse import parse_prompt
-from scenespark.search import SearchEngine, media_url
-from scenespark.store.tokenize import tokenize
+from scenespark.language.tokenize import tokenize
+from scenespark.search.engine import SearchEngine, media_url
 from scenespark.types import (
     HighlightJob,
     HighlightRequest,
@@ -77,7 +77,7 @@ class HighlightService:
         request_id: str | None = None,
         parent_request_id: str | None = None,
     ) -> HighlightResult:
-        from scenespark.render import render_highlight
+        from scenespark.render.reel import render_highlight
 
         request_id = request_id or uuid.uuid4().hex
         settings = self.engine.settings

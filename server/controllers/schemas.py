@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from scenespark.search import media_url, video_url
+from scenespark.search.engine import media_url, video_url
 from scenespark.types import (
     Clip,
     HighlightJob,

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from scenespark.errors import InvalidInputError
-from scenespark.search import SearchEngine
+from scenespark.search.engine import SearchEngine
 from scenespark.types import SearchRequest, SearchResponse
 from server.problems import problem_docs
 from server.runtime import ServerRuntime

@@ -14,14 +14,14 @@ from dataclasses import replace
 
 from scenespark.engine import CLIP_SPACE, Engine
 from scenespark.errors import InvalidInputError
-from scenespark.fusion import (
+from scenespark.search.fusion import (
     ScoredEvidence,
     Span,
     build_spans,
     calibrate,
     confidence_label,
 )
-from scenespark.query import understand
+from scenespark.search.query_intent import understand
 from scenespark.types import (
     ALL_MODALITIES,
     Evidence,

@@ -33,9 +33,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from scenespark import render_steps as steps
-from scenespark.editlists import ReelEntry, cmx3600_edl, reel_cues, srt_text
 from scenespark.errors import InvalidInputError, NotFoundError, RenderError
+from scenespark.render import ffmpeg_steps as steps
+from scenespark.render.edit_lists import ReelEntry, cmx3600_edl, reel_cues, srt_text
 from scenespark.types import Clip, Segment
 
 ProgressFn = Callable[[float, str], None]

@@ -125,27 +125,19 @@ def run_queries(queries: list[EvalQuery], search: Callable[[str], list[Span]]) -
     return {"summary": aggregate(rows), "queries": rows}
 
 
-def ensure_indexed(engine: Engine, video: Path) -> str:
-    from indexer.service import IndexService
-    from scenespark.media.probe import probe_media
-    from scenespark.ownership import WriterLock
-
-    info = probe_media(video)
-    existing = engine.catalog.get_video(info.video_id)
-    if existing is not None and existing.counts:
-        return info.video_id
-    with WriterLock(engine.settings, role="eval"):
-        outcome = IndexService(engine).index_file(video)
-    if outcome.action == "failed":
-        raise InvalidInputError(f"could not index {video}: {outcome.message}")
-    return info.video_id
-
-
-def run_evaluation(engine: Engine, dataset: Path, *, baselines: bool = False) -> dict:
-    from scenespark.search import SearchEngine
+def run_evaluation(
+    engine: Engine,
+    dataset: Path,
+    index_video: Callable[[Path], str],
+    *,
+    baselines: bool = False,
+) -> dict:
+    """Search every query of ``dataset`` against its video, which ``index_video`` makes sure is
+    indexed (the caller, a shell, owns indexing: the core never imports the indexer)."""
+    from scenespark.search.engine import SearchEngine
 
     video, queries, data = load_dataset(dataset)
-    video_id = ensure_indexed(engine, video)
+    video_id = index_video(video)
     searcher = SearchEngine(engine)
 
     def fused(modalities: list[Modality] | None) -> Callable[[str], list[Span]]:

@@ -1,4 +1,4 @@
-"""The ffmpeg invocations behind :mod:`scenespark.render`: probing sources, encoding one clip,
+"""The ffmpeg invocations behind :mod:`scenespark.render.reel`: probing sources, encoding one clip,
 joining the reel. Each function runs one ffmpeg/ffprobe process (argument lists, no shell) and
 raises :class:`RenderError` carrying ffmpeg's last stderr lines."""
 
