@@ -1,4 +1,5 @@
-"""Segment queries of the catalog: only segments of active runs are ever returned."""
+"""The segments repository: reads of the catalog's segments; only those of active runs are ever
+returned (the runs repository writes them, in :meth:`RunRepository.commit`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from scenespark.store.sqlite import SQLiteDB
+from scenespark.store.catalog.database import CatalogDatabase
 from scenespark.types import Modality, Segment, Word
 
 SEGMENT_COLUMNS = (
@@ -15,32 +16,35 @@ SEGMENT_COLUMNS = (
 )
 
 
-class SegmentsMixin(SQLiteDB):
-    """Reading segments (the indexer writes them through ``Catalog.commit_run``)."""
+def segment_from_row(row: sqlite3.Row | tuple, with_words: bool = True) -> Segment:
+    """Row in SEGMENT_COLUMNS order → Segment (trusted data: validated when written)."""
+    (seg_id, video_id, _run, modality, start_s, end_s, text, frame_time_s, shot_id,
+     confidence, words, source, thumbnail) = tuple(row)  # fmt: skip
+    return Segment.model_construct(
+        segment_id=seg_id,
+        video_id=video_id,
+        modality=Modality(modality),
+        start_s=start_s,
+        end_s=end_s,
+        text=text,
+        frame_time_s=frame_time_s,
+        shot_id=shot_id,
+        confidence=confidence,
+        words=[Word.model_construct(**w) for w in json.loads(words)]
+        if with_words and words != "[]"
+        else [],
+        source=source,
+        thumbnail=thumbnail,
+    )
 
-    @staticmethod
-    def _segment(row: sqlite3.Row | tuple, with_words: bool = True) -> Segment:
-        """Row in SEGMENT_COLUMNS order → Segment (trusted data: validated when written)."""
-        (seg_id, video_id, _run, modality, start_s, end_s, text, frame_time_s, shot_id,
-         confidence, words, source, thumbnail) = tuple(row)  # fmt: skip
-        return Segment.model_construct(
-            segment_id=seg_id,
-            video_id=video_id,
-            modality=Modality(modality),
-            start_s=start_s,
-            end_s=end_s,
-            text=text,
-            frame_time_s=frame_time_s,
-            shot_id=shot_id,
-            confidence=confidence,
-            words=[Word.model_construct(**w) for w in json.loads(words)]
-            if with_words and words != "[]"
-            else [],
-            source=source,
-            thumbnail=thumbnail,
-        )
 
-    def segments(
+class SegmentRepository:
+    """Active segments: by video and modality, by id, texts for the keyword index, counts."""
+
+    def __init__(self, db: CatalogDatabase) -> None:
+        self.db = db
+
+    def active(
         self,
         video_id: str | None = None,
         modalities: Sequence[Modality] | None = None,
@@ -58,34 +62,34 @@ class SegmentsMixin(SQLiteDB):
                 return []
             clauses.append(f"s.modality IN ({','.join('?' * len(modalities))})")
             params.extend(Modality(m).value for m in modalities)
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT {', '.join('s.' + c.strip() for c in SEGMENT_COLUMNS.split(','))} "
             "FROM segments s JOIN active_runs a "
             "ON a.video_id = s.video_id AND a.modality = s.modality "
             f"WHERE {' AND '.join(clauses)} ORDER BY s.video_id, s.start_s, s.modality, s.idx",
             params,
         )
-        return [self._segment(row, with_words) for row in rows]
+        return [segment_from_row(row, with_words) for row in rows]
 
-    def segment_texts(self) -> list[tuple[str, str, str, str]]:
+    def texts(self) -> list[tuple[str, str, str, str]]:
         """(segment_id, video_id, modality, text) of active segments with text (keyword index).
 
-        Much cheaper than :meth:`segments` for the whole library (no model objects).
+        Much cheaper than :meth:`active` for the whole library (no model objects).
         """
-        rows = self._read(
+        rows = self.db.read(
             "SELECT s.id, s.video_id, s.modality, s.text FROM segments s JOIN active_runs a "
             "ON a.video_id = s.video_id AND a.modality = s.modality "
             "WHERE s.run_id = a.run_id AND s.text != ''"
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
-    def get_segments(self, ids: Sequence[str]) -> dict[str, Segment]:
+    def by_ids(self, ids: Sequence[str]) -> dict[str, Segment]:
         """Active segments by id (unknown or inactive ids are left out)."""
         found: dict[str, Segment] = {}
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
-            rows = self._read(
+            rows = self.db.read(
                 f"SELECT {SEGMENT_COLUMNS} FROM segments "
                 f"WHERE id IN ({','.join('?' * len(chunk))}) AND EXISTS (SELECT 1 FROM "
                 "active_runs a WHERE a.video_id = segments.video_id "
@@ -93,14 +97,14 @@ class SegmentsMixin(SQLiteDB):
                 chunk,
             )
             for row in rows:
-                found[row["id"]] = self._segment(row)
+                found[row["id"]] = segment_from_row(row)
         return found
 
     def nearest_thumbnail(self, video_id: str, time_s: float) -> str:
         """Thumbnail of the video's active visual segment whose frame time (else start) is
         nearest to ``time_s``, the earliest on ties; "" when it has none. One indexed query
         instead of loading every visual segment of a long video."""
-        rows = self._read(
+        rows = self.db.read(
             "SELECT s.thumbnail FROM segments s JOIN active_runs a ON a.video_id = s.video_id "
             "AND a.modality = s.modality AND a.run_id = s.run_id "
             "WHERE s.video_id = ? AND s.modality = ? AND s.thumbnail != '' "
@@ -110,7 +114,7 @@ class SegmentsMixin(SQLiteDB):
         )
         return str(rows[0][0]) if rows else ""
 
-    def count_segments(self, video_id: str | None = None) -> dict[str, int]:
+    def counts(self, video_id: str | None = None) -> dict[str, int]:
         """Active segment counts by modality (from the active runs' recorded counts)."""
         sql = (
             "SELECT r.modality, SUM(r.segment_count) FROM active_runs a "
@@ -120,5 +124,5 @@ class SegmentsMixin(SQLiteDB):
         if video_id is not None:
             sql += " WHERE a.video_id = ?"
             params = (video_id,)
-        rows = self._read(sql + " GROUP BY r.modality", params)
+        rows = self.db.read(sql + " GROUP BY r.modality", params)
         return {row[0]: int(row[1]) for row in rows if row[1]}

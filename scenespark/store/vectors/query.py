@@ -12,7 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 from scenespark.errors import StoreError
-from scenespark.store.vector_records import VectorMatch, one_line, restore_metadata
+from scenespark.store.vectors.records import VectorMatch, one_line, restore_metadata
 
 if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scenespark.store.vector_records import partition_of
+from scenespark.store.vectors.records import partition_of
 
 
 def split_by_modality(

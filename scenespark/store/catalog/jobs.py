@@ -1,22 +1,40 @@
-"""Highlight and index jobs in the catalog, so jobs survive server restarts."""
+"""The jobs repository: highlight and index jobs in the catalog, so they survive restarts."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from scenespark.store.sqlite import SQLiteDB, from_iso, to_iso
+from scenespark.store.catalog.database import CatalogDatabase, from_iso, to_iso
 from scenespark.types import HighlightJob, HighlightResult, JobStatus
 
 
-class JobsMixin(SQLiteDB):
-    """Jobs table: upsert, look-up, listing, and recovery after a restart."""
+def job_from_row(row: sqlite3.Row) -> HighlightJob:
+    return HighlightJob(
+        request_id=row["request_id"],
+        kind=row["kind"],
+        prompt=row["prompt"],
+        params=json.loads(row["params"]),
+        status=JobStatus(row["status"]),
+        progress=row["progress"],
+        message=row["message"],
+        result=HighlightResult.model_validate_json(row["result"]) if row["result"] else None,
+        error=row["error"],
+        created_at=from_iso(row["created_at"]),
+        finished_at=from_iso(row["finished_at"]),
+    )
 
-    def save_job(self, job: HighlightJob) -> None:
+
+class JobRepository:
+    """Jobs: upsert, look-up and listing (newest first)."""
+
+    def __init__(self, db: CatalogDatabase) -> None:
+        self.db = db
+
+    def save(self, job: HighlightJob) -> None:
         result = job.result.model_dump_json() if job.result is not None else None
-        with self._write() as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO jobs(request_id, kind, status, progress, prompt, params, result, "
                 "error, message, created_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
@@ -39,27 +57,11 @@ class JobsMixin(SQLiteDB):
                 ),
             )
 
-    @staticmethod
-    def _job(row: sqlite3.Row) -> HighlightJob:
-        return HighlightJob(
-            request_id=row["request_id"],
-            kind=row["kind"],
-            prompt=row["prompt"],
-            params=json.loads(row["params"]),
-            status=JobStatus(row["status"]),
-            progress=row["progress"],
-            message=row["message"],
-            result=HighlightResult.model_validate_json(row["result"]) if row["result"] else None,
-            error=row["error"],
-            created_at=from_iso(row["created_at"]),
-            finished_at=from_iso(row["finished_at"]),
-        )
+    def get(self, request_id: str) -> HighlightJob | None:
+        rows = self.db.read("SELECT * FROM jobs WHERE request_id = ?", (request_id,))
+        return job_from_row(rows[0]) if rows else None
 
-    def get_job(self, request_id: str) -> HighlightJob | None:
-        rows = self._read("SELECT * FROM jobs WHERE request_id = ?", (request_id,))
-        return self._job(rows[0]) if rows else None
-
-    def list_jobs(
+    def newest(
         self,
         kind: str | None = None,
         statuses: Sequence[JobStatus] | None = None,
@@ -78,25 +80,7 @@ class JobsMixin(SQLiteDB):
             params.extend(JobStatus(s).value for s in statuses)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         params.append(max(0, int(limit)))
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT * FROM jobs {where} ORDER BY created_at DESC, rowid DESC LIMIT ?", params
         )
-        return [self._job(row) for row in rows]
-
-    def mark_interrupted_jobs(self, message: str) -> list[str]:
-        """On restart: running jobs become failed with ``message``; queued jobs stay queued."""
-        now = to_iso(datetime.now(UTC))
-        with self._write() as conn:
-            ids = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT request_id FROM jobs WHERE status = ? ORDER BY created_at",
-                    (JobStatus.RUNNING.value,),
-                )
-            ]
-            conn.execute(
-                "UPDATE jobs SET status = ?, error = ?, message = ?, finished_at = ? "
-                "WHERE status = ?",
-                (JobStatus.FAILED.value, message, message, now, JobStatus.RUNNING.value),
-            )
-        return ids
+        return [job_from_row(row) for row in rows]

@@ -1,5 +1,6 @@
-"""SQLite plumbing of the catalog: per-thread connections (WAL, busy timeout, foreign keys),
-write transactions, and numbered schema migrations kept in a ``schema_version`` table."""
+"""The catalog's SQLite file: per-thread connections (WAL, busy timeout, foreign keys), write
+transactions, the numbered migrations of :mod:`.migrations` applied on open, and the ``meta``
+counters the repositories bump so caches in other processes notice changes."""
 
 from __future__ import annotations
 
@@ -12,88 +13,9 @@ from pathlib import Path
 from typing import Self
 
 from scenespark.errors import StoreError
+from scenespark.store.catalog.migrations import MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 10_000
-
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE videos (
-        video_id TEXT PRIMARY KEY,
-        path TEXT NOT NULL,
-        title TEXT NOT NULL DEFAULT '',
-        duration_s REAL NOT NULL DEFAULT 0,
-        fps REAL NOT NULL DEFAULT 0,
-        width INTEGER NOT NULL DEFAULT 0,
-        height INTEGER NOT NULL DEFAULT 0,
-        has_audio INTEGER NOT NULL DEFAULT 0,
-        content_sha256 TEXT NOT NULL DEFAULT '',
-        size_bytes INTEGER NOT NULL DEFAULT 0,
-        status TEXT NOT NULL DEFAULT 'queued',
-        error TEXT NOT NULL DEFAULT '',
-        indexed_at TEXT,
-        run_id TEXT NOT NULL DEFAULT '',
-        models TEXT NOT NULL DEFAULT '{}',
-        counts TEXT NOT NULL DEFAULT '{}',
-        shots TEXT NOT NULL DEFAULT '[]',
-        thumbnail TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX videos_path ON videos(path);
-    CREATE TABLE runs (
-        run_id TEXT PRIMARY KEY,
-        video_id TEXT NOT NULL,
-        modality TEXT NOT NULL,
-        status TEXT NOT NULL,
-        models TEXT NOT NULL DEFAULT '{}',
-        started_at REAL NOT NULL,
-        finished_at REAL,
-        error TEXT NOT NULL DEFAULT '',
-        segment_count INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX runs_video ON runs(video_id, modality);
-    CREATE TABLE active_runs (
-        video_id TEXT NOT NULL REFERENCES videos(video_id) ON DELETE CASCADE,
-        modality TEXT NOT NULL,
-        run_id TEXT NOT NULL REFERENCES runs(run_id),
-        PRIMARY KEY (video_id, modality)
-    );
-    CREATE TABLE segments (
-        id TEXT PRIMARY KEY,
-        video_id TEXT NOT NULL REFERENCES videos(video_id) ON DELETE CASCADE,
-        run_id TEXT NOT NULL REFERENCES runs(run_id),
-        modality TEXT NOT NULL,
-        idx INTEGER NOT NULL,
-        start_s REAL NOT NULL,
-        end_s REAL NOT NULL,
-        text TEXT NOT NULL DEFAULT '',
-        frame_time_s REAL,
-        shot_id INTEGER NOT NULL DEFAULT -1,
-        confidence REAL NOT NULL DEFAULT 1,
-        words TEXT NOT NULL DEFAULT '[]',
-        source TEXT NOT NULL DEFAULT '',
-        thumbnail TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX segments_video ON segments(video_id, modality, start_s);
-    CREATE INDEX segments_run ON segments(run_id);
-    CREATE TABLE jobs (
-        request_id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        status TEXT NOT NULL,
-        progress REAL NOT NULL DEFAULT 0,
-        prompt TEXT NOT NULL DEFAULT '',
-        params TEXT NOT NULL DEFAULT '{}',
-        result TEXT,
-        error TEXT NOT NULL DEFAULT '',
-        message TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL,
-        finished_at TEXT
-    );
-    CREATE INDEX jobs_kind ON jobs(kind, status, created_at);
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    INSERT INTO meta(key, value) VALUES ('generation', 0);
-    """,
-]
-
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def to_iso(value: datetime | None) -> str | None:
@@ -108,7 +30,7 @@ def from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class SQLiteDB:
+class CatalogDatabase:
     """A SQLite file shared by threads (one connection each) and processes (WAL)."""
 
     def __init__(self, path: Path | str) -> None:
@@ -146,7 +68,7 @@ class SQLiteDB:
         return conn
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE: takes the write lock up front)."""
         conn = self._conn()
         try:
@@ -165,7 +87,7 @@ class SQLiteDB:
                 conn.execute("ROLLBACK")
                 raise StoreError(f"catalog commit failed: {exc}") from exc
 
-    def _read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+    def read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         try:
             return self._conn().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
@@ -188,7 +110,7 @@ class SQLiteDB:
 
     def _migrate(self) -> None:
         try:
-            with self._write() as conn:
+            with self.write() as conn:
                 conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
                 row = conn.execute("SELECT version FROM schema_version").fetchone()
                 version = int(row[0]) if row else 0
@@ -200,12 +122,35 @@ class SQLiteDB:
                         f"SceneSpark ({SCHEMA_VERSION}); upgrade SceneSpark"
                     )
                 for number in range(version, SCHEMA_VERSION):
-                    for statement in MIGRATIONS[number].split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
+                    MIGRATIONS[number](conn)
                     conn.execute("UPDATE schema_version SET version = ?", (number + 1,))
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"catalog {self.path} is not a usable SQLite database: {exc}") from exc
 
     def schema_version(self) -> int:
-        return int(self._read("SELECT version FROM schema_version")[0][0])
+        return int(self.read("SELECT version FROM schema_version")[0][0])
+
+
+def bump_videos_version(conn: sqlite3.Connection) -> None:
+    """Within a write transaction: a video row changed (caches of videos key on this)."""
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('videos_version', 1) "
+        "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+    )
+
+
+def bump_generation(conn: sqlite3.Connection) -> None:
+    """Within a write transaction: searchable content changed (a run commit, a deletion)."""
+    conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+    bump_videos_version(conn)
+
+
+def generation(db: CatalogDatabase) -> int:
+    """The counter bumped on every run commit and video deletion (visible across processes)."""
+    return int(db.read("SELECT value FROM meta WHERE key = 'generation'")[0][0])
+
+
+def videos_version(db: CatalogDatabase) -> int:
+    """The counter bumped on every change to a video row."""
+    rows = db.read("SELECT value FROM meta WHERE key = 'videos_version'")
+    return int(rows[0][0]) if rows else 0

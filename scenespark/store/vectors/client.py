@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 from scenespark.config import Settings
 from scenespark.errors import StoreError
-from scenespark.store.vector_records import one_line
+from scenespark.store.vectors.records import one_line
 
 
 def connect(settings: Settings) -> tuple[Any, str]:

@@ -21,17 +21,16 @@ import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scenespark.config import Settings, apply_offline_env
 from scenespark.errors import StoreError
-from scenespark.store.vector_client import connect
-from scenespark.store.vector_layout import split_by_modality
-from scenespark.store.vector_query import filtered_query
-from scenespark.store.vector_records import (
+from scenespark.store.vectors.client import connect
+from scenespark.store.vectors.layout import split_by_modality
+from scenespark.store.vectors.query import filtered_query
+from scenespark.store.vectors.records import (
     NAME_PATTERN,
     VectorMatch,
     VectorRecord,
@@ -39,42 +38,25 @@ from scenespark.store.vector_records import (
     one_line,
     partition_of,
 )
+from scenespark.store.vectors.space import (
+    COLLECTION_PREFIX,
+    DIMENSION_KEY,
+    HNSW_EF_SEARCH,
+    LAYOUT,
+    LAYOUT_KEY,
+    MODEL_KEY,
+    Partition,
+    Space,
+)
 
 __all__ = ["VectorMatch", "VectorRecord", "VectorStore"]
 
 if TYPE_CHECKING:
-    from llama_index.vector_stores.chroma import ChromaVectorStore
+    pass
 
-COLLECTION_PREFIX = "scenespark_"
-MODEL_KEY = "scenespark_model"
-DIMENSION_KEY = "scenespark_dimension"
-LAYOUT_KEY = "scenespark_layout"
-LAYOUT = "per-modality"  # descriptor collections of the earlier layout lack this key
 MIGRATION_BATCH = 2_000
 QUERY_THREADS = 4  # modality collections searched at once
-# HNSW search breadth. Chroma's default (100) found the true nearest neighbour of 6 in 10 test
-# queries in a 90k-vector collection of clustered, partly duplicated vectors; 200 found 9 in 10
-# for +0.3 ms per query (bench/search_latency.py library, DESIGN.md §10).
-HNSW_EF_SEARCH = 200
 MAX_BATCH = 5_461  # Chroma's max records per add (the client may report less)
-
-
-@dataclass
-class _Partition:
-    """The collection of one modality of a space."""
-
-    name: str
-    collection: Any
-    store: ChromaVectorStore
-
-
-@dataclass
-class _Space:
-    name: str
-    model_name: str
-    dimension: int
-    descriptor: Any  # collection holding the model metadata (no records)
-    partitions: dict[str, _Partition] = field(default_factory=dict)
 
 
 class VectorStore:
@@ -84,7 +66,7 @@ class VectorStore:
         apply_offline_env()
         self.settings = settings
         self._lock = threading.RLock()
-        self._spaces: dict[str, _Space] = {}
+        self._spaces: dict[str, Space] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._client, self.location = connect(settings)
         try:
@@ -171,7 +153,7 @@ class VectorStore:
             stored_dim = int(metadata.get(DIMENSION_KEY, dimension))
             self._check_same(name, stored_model, stored_dim, model_name, dimension)
             self._check_cosine(name, descriptor)
-            space = _Space(name, stored_model, stored_dim, descriptor)
+            space = Space(name, stored_model, stored_dim, descriptor)
             prefix = descriptor_name + "."
             for collection_name in sorted(existing):
                 if collection_name.startswith(prefix):
@@ -190,7 +172,7 @@ class VectorStore:
                 "run `scenespark index rebuild`"
             )
 
-    def _open_partition(self, space: _Space, partition: str) -> _Partition:
+    def _open_partition(self, space: Space, partition: str) -> Partition:
         found = space.partitions.get(partition)
         if found is not None:
             return found
@@ -204,11 +186,11 @@ class VectorStore:
                 f"cannot open the {partition} vectors of space {space.name!r}: {one_line(exc)}"
             ) from exc
         self._check_cosine(space.name, collection)
-        found = _Partition(partition, collection, ChromaVectorStore(chroma_collection=collection))
+        found = Partition(partition, collection, ChromaVectorStore(chroma_collection=collection))
         space.partitions[partition] = found
         return found
 
-    def _migrate_single_collection(self, space: _Space) -> None:
+    def _migrate_single_collection(self, space: Space) -> None:
         try:
             split_by_modality(
                 space.descriptor,
@@ -270,13 +252,13 @@ class VectorStore:
             raise StoreError(f"cannot list embedding spaces: {one_line(exc)}") from exc
         return out
 
-    def _space(self, name: str) -> _Space:
+    def _space(self, name: str) -> Space:
         space = self._spaces.get(name)
         if space is None:
             raise StoreError(f"embedding space {name!r} is not open (call open_space first)")
         return space
 
-    def _vector(self, space: _Space, vector: np.ndarray | Sequence[float]) -> list[float]:
+    def _vector(self, space: Space, vector: np.ndarray | Sequence[float]) -> list[float]:
         array = np.asarray(vector, dtype=np.float32).reshape(-1)
         if array.shape[0] != space.dimension:
             raise StoreError(
@@ -395,7 +377,7 @@ class VectorStore:
             p for name, p in sorted(target.partitions.items()) if mods is None or name in mods
         ]
 
-        def one(partition: _Partition) -> list[VectorMatch]:
+        def one(partition: Partition) -> list[VectorMatch]:
             return filtered_query(
                 partition.store,
                 embedding,
