@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from scenespark.errors import ConfigError
@@ -81,12 +81,24 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(60.0, gt=0.0)
     llm_retries: int = Field(1, ge=0, le=5)
     render_timeout_s: float = Field(600.0, gt=0.0)
+    max_reel_s: float = Field(
+        3600.0, gt=0.0, description="cap on a reel's length, asked for or parsed from the prompt"
+    )
     highlight_workers: int = Field(1, ge=1, le=8)
 
     # --- server --------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_upload_mb: int = Field(2048, ge=1)
+    upload_quota_mb: int = Field(0, ge=0, description="total size of uploads/; 0 = no quota")
+    api_token: SecretStr = Field(
+        SecretStr(""), description="when set, the HTTP API needs it (Bearer or session cookie)"
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host header names the server answers to (comma list; '*' = any); "
+        "empty = localhost, 127.0.0.1, ::1 and the bind address",
+    )
 
     @field_validator("library_roots", mode="before")
     @classmethod
@@ -102,6 +114,13 @@ class Settings(BaseSettings):
                     raise ValueError(f"SCENESPARK_LIBRARY_ROOTS is not a JSON list: {exc}") from exc
             sep = os.pathsep if os.pathsep in text else ","
             return [part.strip() for part in text.split(sep) if part.strip()]
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
         return value
 
     @field_validator("home", mode="after")

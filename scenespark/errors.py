@@ -20,6 +20,10 @@ class SceneSparkError(Exception):
         self.message = message
         self.hint = hint
 
+    def http_headers(self) -> dict[str, str]:
+        """Headers an HTTP error response must carry (e.g. ``WWW-Authenticate`` on a 401)."""
+        return {}
+
     def one_line(self) -> str:
         text = " ".join(self.message.split())
         if self.hint:
@@ -56,9 +60,52 @@ class PathNotAllowedError(SceneSparkError):
     exit_code = 2
 
 
+class AuthenticationError(SceneSparkError):
+    """The request lacks a valid API token (``SCENESPARK_API_TOKEN``)."""
+
+    status = 401
+    title = "Authentication required"
+    exit_code = 2
+
+    def http_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="scenespark"'}
+
+
+class ForbiddenRequestError(SceneSparkError):
+    """A request the server refuses to act on (e.g. a write from another web origin)."""
+
+    status = 403
+    title = "Forbidden"
+    exit_code = 2
+
+
+class MisdirectedRequestError(SceneSparkError):
+    """The ``Host`` header names a host this server does not answer to (DNS rebinding)."""
+
+    status = 421
+    title = "Misdirected request"
+    exit_code = 2
+
+
+class UnsupportedMediaTypeError(SceneSparkError):
+    """The request body's Content-Type is not one the route accepts."""
+
+    status = 415
+    title = "Unsupported media type"
+    exit_code = 2
+
+
 class PayloadTooLargeError(SceneSparkError):
     status = 413
     title = "Payload too large"
+    exit_code = 2
+
+
+class InsufficientStorageError(SceneSparkError):
+    """A storage quota (e.g. ``SCENESPARK_UPLOAD_QUOTA_MB``) would be exceeded."""
+
+    status = 507
+    title = "Insufficient storage"
     exit_code = 2
 
 

@@ -27,10 +27,13 @@ from server.controllers.jobs import JobController
 from server.controllers.media import MediaController
 from server.controllers.pages import STATIC_DIR, PageController
 from server.controllers.search import SearchController
+from server.controllers.session import SessionController
 from server.controllers.videos import VideoController
 from server.openapi import openapi_config
 from server.problems import EXCEPTION_HANDLERS
 from server.runtime import ServerRuntime
+from server.security import security_middleware
+from server.security.headers import add_security_headers
 from server.uploads import request_body_limit_bytes
 
 log = logging.getLogger("scenespark.server")
@@ -79,6 +82,7 @@ def create_app(
     return Litestar(
         route_handlers=[
             HealthController,
+            SessionController,
             SearchController,
             videos,
             JobController,
@@ -90,6 +94,8 @@ def create_app(
         ],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=security_middleware(settings, runtime.is_local_client),
+        before_send=[add_security_headers],
         lifespan=[lifespan],
         openapi_config=openapi_config(package_version()),
         request_max_body_size=JSON_BODY_LIMIT_BYTES,

@@ -132,7 +132,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     from scenespark.jobs.writer_lock import WriterLock
     from server.app import create_app
+    from server.security.exposure import check_exposure
 
+    check_exposure(settings, host)
     probe = WriterLock(settings, role="server")
     probe.acquire()  # a clear one-line error now, rather than a traceback from inside uvicorn
     probe.release()

@@ -104,6 +104,7 @@ def handle_scenespark_error(request: Request, exc: SceneSparkError) -> Response[
         title=exc.title,
         detail=" ".join(exc.message.split()),
         hint=exc.hint,
+        headers=exc.http_headers() or None,
     )
 
 

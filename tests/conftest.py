@@ -3,6 +3,7 @@ tools (ffmpeg lavfi sources + drawtext, espeak-ng). Nothing is downloaded or com
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,9 @@ import pytest
 from scenespark.config import Settings, apply_offline_env, load_settings
 
 apply_offline_env()
+# Litestar's TestClient sends ``Host: testserver.local``: the test environment names it as one of
+# the server's hosts (tests of the Host check pass their own ``allowed_hosts``).
+os.environ.setdefault("SCENESPARK_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver.local")
 
 from scenespark.media.ffmpeg import ffmpeg  # noqa: E402
 from server.demo_media import SynthScene, SynthTruth, build_video, still_image, tts_to_wav  # noqa: E402

@@ -33,6 +33,8 @@ from server.problems import EXCEPTION_HANDLERS
 
 MEDIA_BYTES = bytes(range(256)) * 40  # 10,240 bytes with a recognisable pattern
 SECRET_BYTES = b"TOP-SECRET-CONTENT"
+JSON_TYPE = {"content-type": "application/json"}
+SAME_ORIGIN = {"origin": "http://testserver.local"}  # the TestClient's own origin
 
 
 @pytest.fixture
@@ -204,7 +206,7 @@ def test_search_rejects_blank_and_malformed_queries(srv_client: TestClient) -> N
     assert body["errors"][0]["field"].endswith("query")
     assert_problem(srv_client.post("/api/v1/search", json={"query": "x", "top_k": "many"}), 400)
     assert_problem(srv_client.post("/api/v1/search", json={"query": "x", "top_k": 0}), 400)
-    assert_problem(srv_client.post("/api/v1/search", content=b"{not json"), 400)
+    assert_problem(srv_client.post("/api/v1/search", content=b"{not json", headers=JSON_TYPE), 400)
 
 
 def test_unknown_resources_are_404_problems(srv_client: TestClient) -> None:
@@ -315,12 +317,16 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(
     srv_client: TestClient, srv_settings: Settings
 ) -> None:
     two_mb = b"\0" * (2 * 1024 * 1024)
-    response = srv_client.post("/api/v1/videos", files={"file": ("big.mp4", two_mb, "video/mp4")})
+    response = srv_client.post(
+        "/api/v1/videos", files={"file": ("big.mp4", two_mb, "video/mp4")}, headers=SAME_ORIGIN
+    )
     assert_problem(response, 413)
     # announced size within the framing allowance: caught while streaming
     one_and_half = b"\0" * (1536 * 1024)
     response = srv_client.post(
-        "/api/v1/videos", files={"file": ("big.mp4", one_and_half, "video/mp4")}
+        "/api/v1/videos",
+        files={"file": ("big.mp4", one_and_half, "video/mp4")},
+        headers=SAME_ORIGIN,
     )
     assert_problem(response, 413)
     uploads = srv_settings.home / "uploads"
@@ -335,6 +341,7 @@ def test_upload_is_saved_under_a_safe_name_and_queued(
         "/api/v1/videos",
         files={"file": ("../../evil name;rm -rf.mp4", payload, "video/mp4")},
         data={"force": "true"},
+        headers=SAME_ORIGIN,
     )
     assert response.status_code == 202, response.text
     saved = list((srv_settings.home / "uploads").iterdir())
@@ -347,7 +354,9 @@ def test_upload_is_saved_under_a_safe_name_and_queued(
 
 
 def test_upload_without_file_field_is_400(srv_client: TestClient) -> None:
-    response = srv_client.post("/api/v1/videos", files={"other": ("a.txt", b"x", "text/plain")})
+    response = srv_client.post(
+        "/api/v1/videos", files={"other": ("a.txt", b"x", "text/plain")}, headers=SAME_ORIGIN
+    )
     assert_problem(response, 400)
 
 
@@ -602,7 +611,9 @@ def test_index_sample_video_through_the_api_then_search(sample_video, tmp_path: 
 
         with sample_video.path.open("rb") as handle:
             upload = client.post(
-                "/api/v1/videos", files={"file": ("garden tour.mp4", handle, "video/mp4")}
+                "/api/v1/videos",
+                files={"file": ("garden tour.mp4", handle, "video/mp4")},
+                headers=SAME_ORIGIN,
             )
         assert upload.status_code == 202, upload.text
         again = _wait_for_job(client, upload.json()["job"]["request_id"], 840)
