@@ -8,12 +8,16 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexer.progress import ProgressDisplay
 from scenespark.config import Settings, get_settings
 from scenespark.errors import ConflictError, InvalidInputError, SceneSparkError
 from scenespark.jobs.writer_lock import WriterLock, running_server
 from scenespark.types import Modality
+
+if TYPE_CHECKING:
+    from indexer.service import IndexOutcome
 
 
 def _fmt_duration(seconds: float) -> str:
@@ -38,14 +42,18 @@ def cmd_add(args: argparse.Namespace) -> int:
     if not lock.try_acquire():
         return _hand_to_server(settings, files) or (2 if problems else 0)
     try:
-        outcomes = _index_files(settings, files, force=args.force, as_json=args.json)
+        outcomes = index_and_report(settings, files, force=args.force, as_json=args.json)
     finally:
         lock.release()
     failed = sum(1 for o in outcomes if o.action == "failed")
     return 1 if failed or problems else 0
 
 
-def _index_files(settings: Settings, files: list[Path], *, force: bool, as_json: bool) -> list:
+def index_and_report(
+    settings: Settings, files: list[Path], *, force: bool, as_json: bool
+) -> list[IndexOutcome]:
+    """Index ``files`` in this process (the caller holds the writer lock), with progress bars on
+    stderr and the summary on stdout (JSON with ``as_json``); returns one outcome per file."""
     from indexer.service import IndexService
     from scenespark.engine import Engine
 
@@ -195,6 +203,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
             except SceneSparkError as exc:
                 failures += 1
                 print(f"scenespark: {exc.one_line()}", file=sys.stderr)
+        # vectors and thumbnails a crashed (or older, broken) remove left behind
+        service.purge_orphans(older_than_s=0.0)
     return 3 if failures else 0
 
 

@@ -126,12 +126,19 @@ class IndexService:
         return outcomes
 
     def remove(self, video_id: str) -> None:
+        """Remove a video: catalog rows, vectors (of every space, open or not) and thumbnails.
+
+        The catalog keeps the run rows (superseded) until the vectors are gone, so a crash in
+        between is finished by the next :meth:`purge_orphans`.
+        """
         catalog = self.engine.catalog
         catalog.require_video(video_id)
         with self._lock_for(video_id):
             run_ids = catalog.delete_video(video_id)
             self._delete_vectors(run_ids)
-            _remove_tree(self.engine.settings.media_dir / "thumbs" / video_id)
+            for run_id in run_ids:
+                catalog.mark_run_purged(run_id)
+            _remove_tree(self._thumbs_dir(video_id))
 
     def resolve_target(self, target: str) -> str:
         """A video id, or the path of an indexed file, to its video id."""
@@ -159,7 +166,13 @@ class IndexService:
         self._delete_vectors([run_id for _video, run_id in stale])
         for _video, run_id in stale:
             self.engine.catalog.mark_run_purged(run_id)
+        for video_id in {video_id for video_id, _run in stale}:  # thumbnails of removed videos
+            if self.engine.catalog.get_video(video_id) is None:
+                _remove_tree(self._thumbs_dir(video_id))
         return len(stale)
+
+    def _thumbs_dir(self, video_id: str) -> Path:
+        return self.engine.settings.media_dir / "thumbs" / video_id
 
     def library_status(self) -> dict:
         catalog = self.engine.catalog
@@ -361,6 +374,7 @@ class IndexService:
             return
         vectors = self.engine.vectors
         for space in vectors.spaces():
+            vectors.open_stored_space(space)  # the CLI may not have loaded this space's model
             vectors.delete_runs(space, list(run_ids))
 
     def _mark_failed(self, video_id: str, message: str) -> None:

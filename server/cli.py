@@ -8,6 +8,7 @@ fast. SceneSpark errors are turned into one line on stderr and a non-zero exit c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -123,18 +124,69 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _leaf_parsers(parser: argparse.ArgumentParser) -> None:
+    """Record on every sub-command its own parser, so errors show the sub-command's usage."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.set_defaults(_parser=sub)
+                _leaf_parsers(sub)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line; a mistyped flag is reported with the sub-command's usage."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    _leaf_parsers(parser)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        leaf: argparse.ArgumentParser = getattr(args, "_parser", parser)
+        leaf.error(f"unrecognized arguments: {' '.join(extra)}")  # exits 2
+    return args
+
+
+def validation_line(exc: Exception) -> str:
+    """A pydantic ValidationError as one line: ``top_k: must be >= 1 (got -1)``."""
+    errors = getattr(exc, "errors", None)
+    parts: list[str] = []
+    for error in errors() if callable(errors) else []:
+        field = ".".join(str(p) for p in error.get("loc", ())) or "value"
+        message = str(error.get("msg", "invalid"))
+        got = error.get("input")
+        shown = f" (got {got!r})" if isinstance(got, int | float | str) and got != "" else ""
+        parts.append(f"{field}: {message}{shown}")
+    return "; ".join(parts) or " ".join(str(exc).split())
+
+
+def _quiet_closed_stdout() -> None:
+    """The reader of our stdout went away (``| head``): drop the rest of the output quietly."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from pydantic import ValidationError
+
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
+        return code
     except SceneSparkError as exc:
         print(f"scenespark: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
+    except ValidationError as exc:  # a bad value (flag or SCENESPARK_* setting)
+        print(f"scenespark: error: {validation_line(exc)}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        _quiet_closed_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by a closed pipe
     except KeyboardInterrupt:
         print("scenespark: interrupted", file=sys.stderr)
         return 130

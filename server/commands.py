@@ -88,7 +88,7 @@ def cmd_highlight(args: argparse.Namespace) -> int:
         display.add("reel", "highlight")
         result = service.run(request, lambda f, m: display.update("reel", f, m))
     if args.out:
-        _copy_outputs(settings, result, Path(args.out))
+        _copy_outputs(settings, result, Path(args.out), json_out=args.json)
     if args.json:
         print(result.model_dump_json(indent=2))
         return 0
@@ -110,13 +110,14 @@ def cmd_highlight(args: argparse.Namespace) -> int:
     return 0
 
 
-def _copy_outputs(settings: Settings, result, out: Path) -> None:
+def _copy_outputs(settings: Settings, result, out: Path, *, json_out: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     paths = [result.reel_path, result.srt_path, result.edl_path, *[c.path for c in result.clips]]
     for rel in paths:
         if rel:
             shutil.copy2(settings.home / rel, out / Path(rel).name)
-    print(f"copied the reel, clips, SRT and EDL to {out}")
+    # with --json, stdout carries only the JSON document
+    print(f"copied the reel, clips, SRT and EDL to {out}", file=sys.stderr if json_out else None)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -175,7 +176,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """What ``make run`` does: index a folder (or a generated demo library), then serve it."""
-    from indexer.cli import _index_files
+    from indexer.cli import index_and_report
     from scenespark.jobs.writer_lock import WriterLock
     from scenespark.media.probe import collect_video_files
 
@@ -197,7 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"scenespark: {problem}", file=sys.stderr)
     if files:
         with WriterLock(settings, role="index"):
-            _index_files(settings, files, force=False, as_json=False)
+            index_and_report(settings, files, force=False, as_json=False)
     roots = settings.resolved_roots()
     if folder not in roots:
         settings = settings.model_copy(update={"library_roots": [*roots, folder]})

@@ -162,6 +162,16 @@ class VectorStore:
                 self._migrate_single_collection(space)
             self._spaces[name] = space
 
+    def open_stored_space(self, name: str) -> None:
+        """Open a space that exists in the store with the model it was written with (to delete
+        from it without loading that model); a no-op when it is already open."""
+        if name in self._spaces:
+            return
+        info = self.spaces().get(name)
+        if info is None:
+            raise StoreError(f"no embedding space {name!r} in the store")
+        self.open_space(name, str(info["model"]), int(info["dimension"]))
+
     def _check_cosine(self, name: str, collection: Any) -> None:
         with warnings.catch_warnings():  # "legacy embedding function config" = none, ours
             warnings.simplefilter("ignore", DeprecationWarning)
