@@ -1,6 +1,7 @@
 # SceneSpark: two commands do all set-up on a fresh Debian machine.
 #   make run    install what is missing, build a demo library (or index $VIDEOS), serve the web app
-#   make test   install what is missing, lint, run the whole test suite
+#   make test   install what is missing, lint, run the whole test suite (web page unit tests
+#               with Node's built-in runner first, then pytest)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.scenespark-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup system bench lint format clean-data
+.PHONY: run test test-js setup system bench lint format clean-data
 
 system:
 	@bash .ci/install-system.sh
@@ -28,7 +29,12 @@ run: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory test-js
 	$(BIN)/python -m pytest
+
+# The web page's pure helpers (server/static/js/), with Node's built-in test runner: no npm deps.
+test-js:
+	node --test tests/js/
 
 bench: setup
 	$(BIN)/python bench/run_all.py

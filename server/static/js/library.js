@@ -1,0 +1,360 @@
+// The Library view: videos with their index state, index jobs with progress, add by path,
+// upload, remove. Other views learn about changes through the "library-changed" event.
+
+import { api, client } from "./client.js";
+import { $, busy, clearError, el, errorText, notice, showError } from "./dom.js";
+import { basename, hms, mediaFileUrl, modalityName, modelLines, sortModalities } from "./format.js";
+import { isActive, pollJob } from "./jobs.js";
+import { currentView } from "./router.js";
+
+const LIBRARY_REFRESH_MS = 2000;
+
+export const library = {
+  videos: [],
+  byId: new Map(),
+  jobs: new Map(), // request_id -> {request_id, video_id, label, status, progress, message, polled}
+  timer: 0,
+  loading: false,
+  loadedOnce: false,
+};
+
+export function videoTitle(videoId, fallback = "") {
+  const video = library.byId.get(videoId);
+  return (video && (video.title || basename(video.path))) || fallback || videoId;
+}
+
+export async function refreshVideos() {
+  if (library.loading) return;
+  library.loading = true;
+  clearTimeout(library.timer);
+  try {
+    const data = await api("GET", "/videos");
+    const videos = Array.isArray(data) ? data : (data && (data.videos || data.items)) || [];
+    library.videos = videos;
+    library.byId = new Map(videos.map((v) => [v.video_id, v]));
+    mergeServerJobs((data && data.jobs) || []);
+    library.loadedOnce = true;
+    renderVideos();
+    document.dispatchEvent(new CustomEvent("library-changed"));
+  } catch (err) {
+    showError(`Could not load the library. ${errorText(err)}`);
+  } finally {
+    library.loading = false;
+    scheduleLibraryRefresh();
+  }
+}
+
+/** Index jobs the server reports as queued/running (also those started elsewhere). */
+function mergeServerJobs(jobs) {
+  const seen = new Set();
+  for (const job of jobs) {
+    if (!job || !job.request_id || (job.kind && job.kind !== "index")) continue;
+    seen.add(job.request_id);
+    const params = job.params || {};
+    const entry = library.jobs.get(job.request_id) || {
+      request_id: job.request_id,
+      label: params.original_name || job.prompt || basename(params.path) || job.request_id,
+      polled: false,
+    };
+    Object.assign(entry, {
+      video_id: job.video_id || entry.video_id || null,
+      status: job.status,
+      progress: job.progress ?? entry.progress ?? 0,
+      message: job.message || "",
+    });
+    library.jobs.set(job.request_id, entry);
+  }
+  // Jobs we do not poll ourselves disappear once the server stops listing them.
+  for (const [id, entry] of library.jobs) if (!entry.polled && !seen.has(id)) library.jobs.delete(id);
+}
+
+function scheduleLibraryRefresh() {
+  clearTimeout(library.timer);
+  const active =
+    library.videos.some((v) => v.status === "queued" || v.status === "indexing") ||
+    [...library.jobs.values()].some(isActive);
+  if (active) library.timer = setTimeout(refreshVideos, LIBRARY_REFRESH_MS);
+}
+
+function jobForVideo(videoId) {
+  for (const job of library.jobs.values()) if (job.video_id === videoId) return job;
+  return null;
+}
+
+function statusBadge(status) {
+  const labels = {
+    queued: "Queued",
+    indexing: "Indexing",
+    running: "Indexing",
+    ready: "Ready",
+    failed: "Failed",
+    done: "Ready",
+    cancelled: "Cancelled",
+  };
+  return el("span", { class: `badge status-${status}`, text: labels[status] || status });
+}
+
+function progressBlock(job) {
+  const value = Math.max(0, Math.min(1, Number(job.progress) || 0));
+  return el(
+    "div",
+    { class: "job-progress" },
+    el("progress", { max: "1", value: String(value), "aria-label": `Indexing progress of ${job.label}` }),
+    el("span", { class: "mono small", text: `${Math.round(value * 100)} %${job.message ? ` · ${job.message}` : ""}` }),
+  );
+}
+
+function modelsBlock(video) {
+  const models = sortModalities(Object.entries(video.models || {}));
+  if (!models.length) return null;
+  return el(
+    "details",
+    { class: "models" },
+    el("summary", { text: "Models used" }),
+    el(
+      "dl",
+      {},
+      models.map(([modality, name]) => [
+        el("dt", { text: modalityName(modality) }),
+        el("dd", { title: name }, modelLines(name).map((line) => el("span", { class: "model-line", text: line }))),
+      ]),
+    ),
+  );
+}
+
+function countsBlock(video) {
+  const counts = sortModalities(Object.entries(video.counts || {}));
+  if (!counts.length) return null;
+  return el(
+    "ul",
+    { class: "chips", "aria-label": "Indexed segments per modality" },
+    counts.map(([modality, n]) =>
+      el("li", {
+        class: `chip m-${modality}`,
+        title: `${n} ${modalityName(modality).toLowerCase()} segments indexed`,
+        text: `${modalityName(modality)} ${n}`,
+      }),
+    ),
+  );
+}
+
+function videoCard(video) {
+  const job = jobForVideo(video.video_id);
+  const title = video.title || basename(video.path) || video.video_id;
+  const running = isActive(job) && video.status !== "failed";
+  const status = running ? (video.status === "ready" ? "indexing" : video.status) : video.status;
+  const thumbUrl = video.thumbnail_url || mediaFileUrl(video.thumbnail);
+  const thumb = thumbUrl
+    ? el("img", { src: thumbUrl, alt: "", loading: "lazy" })
+    : el("div", { class: "thumb-placeholder", "aria-hidden": "true" });
+  const titleId = `video-title-${video.video_id}`;
+  return el(
+    "li",
+    { class: "card video-card", dataset: { videoId: video.video_id, status: status || "" }, "aria-labelledby": titleId },
+    el("div", { class: "thumb" }, thumb, video.duration_s ? el("span", { class: "time-badge", text: hms(video.duration_s) }) : null),
+    el(
+      "div",
+      { class: "card-body" },
+      el("h3", { class: "card-title", id: titleId, text: title }),
+      el("p", { class: "path mono", title: video.path, text: video.path }),
+      el(
+        "p",
+        { class: "meta-line" },
+        statusBadge(status),
+        el("span", { text: video.duration_s ? `Duration ${hms(video.duration_s)}` : "" }),
+        video.width && video.height ? el("span", { text: `${video.width}×${video.height}` }) : null,
+      ),
+      isActive(job) ? progressBlock(job) : null,
+      video.status === "failed" && video.error ? el("p", { class: "error-text", text: video.error }) : null,
+      countsBlock(video),
+      modelsBlock(video),
+      el(
+        "div",
+        { class: "card-actions" },
+        video.status === "ready"
+          ? el("button", {
+              type: "button",
+              class: "ghost small",
+              text: "Search in this video",
+              onclick: () => document.dispatchEvent(new CustomEvent("search-in-video", { detail: video })),
+            })
+          : null,
+        el("button", {
+          type: "button",
+          class: "danger small",
+          text: "Remove",
+          "aria-label": `Remove ${title}`,
+          onclick: () => removeVideo(video),
+        }),
+      ),
+    ),
+  );
+}
+
+function pendingJobCard(job) {
+  return el(
+    "li",
+    { class: "card video-card pending", dataset: { jobId: job.request_id, status: job.status } },
+    el("div", { class: "thumb" }, el("div", { class: "thumb-placeholder", "aria-hidden": "true" })),
+    el(
+      "div",
+      { class: "card-body" },
+      el("h3", { class: "card-title", text: job.label }),
+      el("p", { class: "meta-line" }, statusBadge(job.status === "running" ? "indexing" : job.status)),
+      progressBlock(job),
+    ),
+  );
+}
+
+const cardSignatures = new WeakMap();
+
+function renderVideos() {
+  const list = $("video-list");
+  const wanted = [];
+  const listed = new Set(library.videos.map((v) => v.video_id));
+  for (const video of library.videos) {
+    const sig = JSON.stringify([video, jobForVideo(video.video_id)]);
+    wanted.push({ key: `v:${video.video_id}`, sig, make: () => videoCard(video) });
+  }
+  for (const job of library.jobs.values()) {
+    if (isActive(job) && !(job.video_id && listed.has(job.video_id))) {
+      wanted.push({ key: `j:${job.request_id}`, sig: JSON.stringify(job), make: () => pendingJobCard(job) });
+    }
+  }
+  // Keyed update: keep cards whose content did not change (focus and open <details> survive).
+  const existing = new Map([...list.children].map((li) => [li.dataset.key, li]));
+  const fresh = wanted.map(({ key, sig, make }) => {
+    const old = existing.get(key);
+    if (old && cardSignatures.get(old) === sig) return old;
+    const card = make();
+    card.dataset.key = key;
+    cardSignatures.set(card, sig);
+    if (old && old.querySelector("details[open]")) card.querySelector("details")?.setAttribute("open", "");
+    return card;
+  });
+  const active = document.activeElement;
+  list.replaceChildren(...fresh);
+  if (active && !document.contains(active) && fresh.length) fresh[0].querySelector("button")?.focus?.();
+  $("video-count").textContent = library.videos.length ? `(${library.videos.length})` : "";
+  $("library-empty").hidden = fresh.length > 0 || !library.loadedOnce;
+}
+
+async function followIndexJob(entry) {
+  const path = `/jobs/${encodeURIComponent(entry.request_id)}`;
+  try {
+    await pollJob({
+      load: () => api("GET", path),
+      onUpdate: (job) => {
+        entry.status = job.status;
+        entry.progress = job.progress ?? entry.progress;
+        entry.message = job.message || "";
+        if (job.video_id && !entry.video_id) entry.video_id = job.video_id;
+        if (job.status === "failed") {
+          showError(`Indexing ${entry.label} failed: ${job.error || job.message || "unknown error"}`);
+        } else if (job.status === "done") notice(`Indexed ${entry.label}.`);
+        renderVideos();
+        if (currentView() === "library" || !isActive(job)) refreshVideos();
+      },
+    });
+  } catch (err) {
+    showError(`Lost track of the indexing job for ${entry.label}. ${errorText(err)}`);
+    entry.status = "failed";
+  }
+  if (entry.status === "done") library.jobs.delete(entry.request_id);
+  refreshVideos();
+}
+
+function trackIndexJob(job, { videoId = null, label = "" } = {}) {
+  if (!job || !job.request_id) return;
+  const entry = library.jobs.get(job.request_id) || { request_id: job.request_id, progress: 0, message: "" };
+  if (entry.polled) return;
+  Object.assign(entry, {
+    video_id: videoId || job.video_id || entry.video_id || null,
+    label: label || entry.label || videoId || job.request_id,
+    status: job.status || entry.status || "queued",
+    polled: true,
+  });
+  library.jobs.set(job.request_id, entry);
+  renderVideos();
+  followIndexJob(entry);
+}
+
+async function addByPath(event) {
+  event.preventDefault();
+  clearError();
+  const input = $("add-path");
+  const path = input.value.trim();
+  if (!path) {
+    showError("Type the path of a video file on the server first.");
+    input.focus();
+    return;
+  }
+  await busy(event.currentTarget, async () => {
+    try {
+      const data = await api("POST", "/videos", { path });
+      input.value = "";
+      notice(`Queued ${basename(path)} for indexing.`);
+      trackIndexJob(data.job || data, { videoId: data.video_id, label: basename(path) });
+      await refreshVideos();
+    } catch (err) {
+      showError(`Could not add ${path}. ${errorText(err)}`);
+      input.focus();
+    }
+  });
+}
+
+async function uploadFile(event) {
+  event.preventDefault();
+  clearError();
+  const input = $("upload-file");
+  const file = input.files && input.files[0];
+  if (!file) {
+    showError("Choose a video file to upload first.");
+    input.focus();
+    return;
+  }
+  const bar = $("upload-progress");
+  bar.hidden = false;
+  bar.value = 0;
+  await busy(event.currentTarget, async () => {
+    try {
+      const form = new FormData();
+      form.append("file", file, file.name);
+      const data = await client.upload("/videos", form, (fraction) => (bar.value = fraction));
+      input.value = "";
+      notice(`Uploaded ${file.name}; indexing it now.`);
+      trackIndexJob(data.job || data, { videoId: data.video_id, label: file.name });
+      await refreshVideos();
+    } catch (err) {
+      showError(`Could not upload ${file.name}. ${errorText(err)}`);
+    } finally {
+      bar.hidden = true;
+    }
+  });
+}
+
+async function removeVideo(video) {
+  const title = video.title || basename(video.path) || video.video_id;
+  const question = `Remove “${title}” from the library?\nIts index and thumbnails are deleted; the video file itself stays.`;
+  if (!window.confirm(question)) return;
+  clearError();
+  try {
+    await api("DELETE", `/videos/${encodeURIComponent(video.video_id)}`);
+    notice(`Removed ${title}.`);
+    for (const [id, job] of library.jobs) if (job.video_id === video.video_id) library.jobs.delete(id);
+  } catch (err) {
+    showError(`Could not remove ${title}. ${errorText(err)}`);
+  }
+  await refreshVideos();
+  $("refresh-videos").focus();
+}
+
+export function setupLibrary() {
+  $("add-path-form").addEventListener("submit", addByPath);
+  $("upload-form").addEventListener("submit", uploadFile);
+  $("refresh-videos").addEventListener("click", () => {
+    clearError();
+    refreshVideos();
+  });
+}
+
