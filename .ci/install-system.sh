@@ -9,6 +9,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)  # the web page's unit tests (node --test)
 command -v fc-match >/dev/null 2>&1 || need+=(fontconfig)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# CJK glyphs: drawtext in the Chinese test videos, screenshots and browser tests of CJK text
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -2,6 +2,8 @@
 
 Rule-based and generic: "a 30-second highlight of the animals" → topic "animals", 30 s;
 "everything about the quarterly report" → topic "quarterly report", all relevant material.
+Other languages come from their table in :mod:`scenespark.language.rules` (durations,
+"everything" forms, format words): "关于猫的所有片段，大约15秒" → topic "猫", 15 s, everything.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel
+
+from scenespark.language.rules import RULES, LanguageRules, rules_for
 
 DEFAULT_TARGET_S = 60.0
 
@@ -131,9 +135,90 @@ def _strip_format_words(text: str) -> str:
     return " ".join(tokens).strip(" .,;:!?-\"'")
 
 
+def _find_table_duration(prompt: str) -> tuple[float | None, str]:
+    """The first duration written with any language table's phrasing (with the approximation
+    words around it removed), and the prompt without it."""
+    matches: list[tuple[int, int, float, LanguageRules]] = []
+    for rules in RULES.values():
+        for pattern in rules.durations:
+            for m in pattern.regex.finditer(prompt):
+                matches.append((m.start(), m.end(), pattern.seconds(m), rules))
+    matches = [m for m in matches if m[2] > 0]
+    if not matches:
+        return None, prompt
+    start, end, seconds, rules = min(matches, key=lambda m: (m[0], -(m[1] - m[0])))
+    before, after = prompt[:start].rstrip(), prompt[end:].lstrip()
+    for word in rules.approx_words:  # "大约15秒", "15秒左右"
+        if before.endswith(word):
+            before = before[: -len(word)].rstrip()
+            break
+    for word in rules.approx_words:
+        if after.startswith(word):
+            after = after[len(word) :].lstrip()
+            break
+    return seconds, f"{before} {after}"
+
+
+_EDGE_PUNCT = " .,;:!?-\"'()[]，。；：！？、“”‘’（）《》「」…"
+
+
+def _strip_affixes(text: str, rules: LanguageRules, *, suffixes: bool = True) -> str:
+    """Strip the table's request phrasing from the start and format words from the end (a
+    piece made only of them becomes empty)."""
+    text = text.strip(_EDGE_PUNCT)
+    changed = True
+    while changed and text:
+        changed = False
+        for prefix in rules.format_prefixes:
+            if text.startswith(prefix):
+                text, changed = text[len(prefix) :].lstrip(_EDGE_PUNCT), True
+                break
+        for suffix in rules.format_suffixes if suffixes else ():
+            if text.endswith(suffix):
+                text, changed = text[: -len(suffix)].rstrip(_EDGE_PUNCT), True
+                break
+    return text
+
+
+_CLAUSE_SPLIT = re.compile(r"[\s，,。；;：:！!？?、]+")
+
+
+def _parse_unspaced(text: str, rules: LanguageRules, default_target_s: float) -> ParsedPrompt:
+    """Prompts in a language written without spaces, read with its table: the prompt's clauses
+    lose their request and format words ("来一段", "的", "集锦"); what remains is the topic."""
+    seconds, rest = _find_table_duration(text)
+    if seconds is None:
+        seconds, rest = _find_duration(text)  # "30 seconds" inside a Chinese prompt
+    wants_everything = False
+    pieces: list[str] = []
+    for piece in _CLAUSE_SPLIT.split(rest):
+        piece = _strip_affixes(piece, rules)
+        for pattern in rules.everything:
+            match = pattern.match(piece)
+            if match:
+                wants_everything = True
+                piece = _strip_affixes(match["topic"], rules)
+                break
+        if piece:
+            pieces.append(piece)
+    # a prompt made only of format words ("一分钟的高光时刻") keeps them as its topic
+    kept = (_strip_affixes(p, rules, suffixes=False) for p in _CLAUSE_SPLIT.split(rest))
+    topic = "，".join(pieces) or "，".join(p for p in kept if p) or text
+    target = seconds if seconds is not None else (None if wants_everything else default_target_s)
+    return ParsedPrompt(
+        topic=topic,
+        target_duration_s=target,
+        duration_given=seconds is not None,
+        wants_everything=wants_everything,
+    )
+
+
 def parse_prompt(prompt: str, default_target_s: float = DEFAULT_TARGET_S) -> ParsedPrompt:
     """Split a highlight prompt into its topic and the duration it asks for."""
     text = " ".join(prompt.split())
+    rules = rules_for(text)
+    if not rules.spaced:
+        return _parse_unspaced(text, rules, default_target_s)
     seconds, rest = _find_duration(text)
     rest = " ".join(rest.split())
     lead = _strip_format_words_leading_only(rest)

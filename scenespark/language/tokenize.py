@@ -10,6 +10,11 @@
 - Number words become digits: "four point two" → "4.2", "seventeen" → "17", "fourteenth" → "14",
   "two hundred and five" → "205", "twenty one" → "21" ("second" stays a word: it is a unit too).
 - English stopwords dropped (digits never are); light suffix stemming of alphabetic words.
+- Scripts written without spaces: Chinese numerals become digits first ("百分之十七" → "17",
+  "percent"; "二比一" → "2", "1"; see :mod:`scenespark.language.numerals`), then Han runs are
+  segmented into words by jieba (character bigrams without it), kana runs into bigrams; Chinese
+  function words are dropped. Mixed text ("GPT4发布会") splits at the script boundary, and the
+  Latin parts follow the English rules above, so "发布会上的iPhone 17" ≈ "iPhone seventeen 发布会".
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+from scenespark.language.numerals import normalise_chinese_numerals
+from scenespark.language.rules.en import FUNCTION_WORDS
+from scenespark.language.rules.zh import FUNCTION_WORDS as CHINESE_FUNCTION_WORDS
+from scenespark.language.scripts import HAN_CLASS, KANA_CLASS, UNSPACED_RE
+from scenespark.language.segment import bigrams, segment_han
 
 # Numbers (with inner , . : and a letter suffix), words (letters then letters/digits), "%".
 _TOKEN = re.compile(r"\d+(?:,\d{3})+(?:\.\d+)?[^\W_]*|\d+(?:\.\d+)?(?::\d{2})*[^\W_]*|[^\W_]+|%")
@@ -47,19 +58,9 @@ _NUMBER_WORDS = frozenset({*_UNITS, *_TEENS, *_TENS, *_ORDINALS, *_SCALES})
 _HAS_DIGIT_OR_PCT = re.compile(r"[\d%]")
 _SUFFIX_WORDS = {"m": "million", "bn": "billion", "am": "am", "pm": "pm"}
 
-STOPWORDS: frozenset[str] = frozenset(
-    """
-    a about above after again against ain all am an and any are aren as at be because been
-    before being below between both but by can couldn d did didn do does doesn doing don down
-    during each few for from further had hadn has hasn have haven having he her here hers
-    herself him himself his how i if in into is isn it its itself just ll m ma me mightn more
-    most mustn my myself needn no nor not now o of off on once only or other our ours ourselves
-    out over own re s same shan she should shouldn so some such t than that the their theirs
-    them themselves then there these they this those through to too under until up ve very was
-    wasn we were weren what when where which while who whom why will with won wouldn y you your
-    yours yourself yourselves
-    """.split()  # noqa: SIM905
-)
+STOPWORDS: frozenset[str] = FUNCTION_WORDS | CHINESE_FUNCTION_WORDS
+_UNSPACED_RUN = re.compile(f"([{HAN_CLASS}]+|[{KANA_CLASS}]+)")
+_HAN_START = re.compile(f"[{HAN_CLASS}]")
 
 
 def _format_number(value: float | int) -> str:
@@ -85,7 +86,7 @@ def _normalise_number(text: str) -> str:
 @lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
     """Light suffix stripping (consistent on both sides, not linguistically perfect)."""
-    if len(word) <= 3 or not word.isalpha():
+    if len(word) <= 3 or not word.isalpha() or not word.isascii():
         return word
     if word.endswith("ies") and len(word) > 4:
         word = word[:-3] + "y"
@@ -194,11 +195,27 @@ def _words_to_numbers(words: list[str]) -> list[str]:
     return out
 
 
+def _unspaced_tokens(text: str) -> list[str]:
+    """Tokens of text containing Han or kana: script runs segmented, the rest as usual."""
+    text = normalise_chinese_numerals(unicodedata.normalize("NFKC", text).lower())
+    tokens: list[str] = []
+    for index, piece in enumerate(_UNSPACED_RUN.split(text)):
+        if not piece:
+            continue
+        if index % 2 == 0:  # between runs: Latin words, numbers, punctuation
+            tokens.extend(_raw_tokens(piece))
+        elif _HAN_START.match(piece):
+            tokens.extend(segment_han(piece))
+        else:
+            tokens.extend(bigrams(piece))
+    return tokens
+
+
 def tokenize(text: str) -> list[str]:
     """Index/query terms of ``text`` (see the module docstring)."""
     if not text:
         return []
-    tokens = _raw_tokens(text)
+    tokens = _unspaced_tokens(text) if UNSPACED_RE.search(text) else _raw_tokens(text)
     if not _NUMBER_WORDS.isdisjoint(tokens):
         tokens = _words_to_numbers(tokens)
     return [

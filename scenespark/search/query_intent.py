@@ -2,7 +2,9 @@
 modality it hints at ("where do they *say* …", "the *slide* with …", "*shots of* …").
 
 "when does the narrator mention the kitchen window" → topic "the kitchen window", hint speech.
-The phrases are generic English search phrasing, not tied to any library.
+The phrases are generic English search phrasing, not tied to any library. Queries in other
+languages are read with their table in :mod:`scenespark.language.rules`:
+"他们什么时候提到猫" → topic "猫", hint speech.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from scenespark.language.rules import LanguageRules, rules_for
 from scenespark.types import Modality
 
 _LEADING = [
@@ -40,8 +43,53 @@ class QueryIntent:
     hint: Modality | None  # the modality the phrasing points at, if any
 
 
+_EDGE = " ,.;:!?，。；：！？、“”\"'（）()"
+# what joins a modality word to the topic: "字幕上写着", "画面里出现了", "提到了"
+_CONNECTOR = re.compile(r"^(?:了|过|着|里面|里|中|上)?(?:的是|是|有|写着|写的是|出现了?|显示)?")
+_TRAILING = ("的片段", "的部分", "的镜头", "的画面", "的时刻", "的地方", "的时候", "吗", "呢", "的")
+
+
+def _understand_with(rules: LanguageRules, original: str) -> QueryIntent:
+    """A query in a language whose phrasing comes from its table (e.g. Chinese)."""
+    text = original.strip(_EDGE)
+    for pattern in rules.query_leading:
+        match = pattern.match(text)
+        if match and match.end() > 0:
+            text = text[match.end() :].lstrip(_EDGE)
+    hint: Modality | None = None
+    for modality, words in (
+        (Modality.SPEECH, rules.speech_words),
+        (Modality.OCR, rules.ocr_words),
+        (Modality.VISUAL, rules.visual_words),
+    ):
+        if words is None:
+            continue
+        leading = words.match(text)
+        if leading:
+            hint = modality
+            while leading:  # "字幕写着…", "画面里出现…"
+                text = text[leading.end() :].lstrip(_EDGE)
+                text = _CONNECTOR.sub("", text, count=1).lstrip(_EDGE)
+                leading = words.match(text)
+            break
+        if words.search(text):
+            hint = modality
+            break
+    changed = True
+    while changed:
+        changed = False
+        for tail in _TRAILING:
+            if text.endswith(tail) and len(text) > len(tail):
+                text, changed = text[: -len(tail)].rstrip(_EDGE), True
+    topic = text.strip(_EDGE) or original
+    return QueryIntent(original=original, topic=topic, hint=hint)
+
+
 def understand(query: str) -> QueryIntent:
     original = " ".join(query.split())
+    rules = rules_for(original)
+    if not rules.spaced:
+        return _understand_with(rules, original)
     text = original.rstrip("?!. ")
     hint: Modality | None = None
     lowered = text.lower()

@@ -1,0 +1,43 @@
+"""The shape of a language table (see :mod:`scenespark.language.rules`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DurationPattern:
+    """A duration phrase: ``seconds(match)`` is how long it asks for."""
+
+    regex: re.Pattern[str]
+    seconds: Callable[[re.Match[str]], float]
+
+
+@dataclass(frozen=True)
+class LanguageRules:
+    code: str  # ISO 639-1
+    name: str  # as told to an LLM ("Chinese")
+    aliases: frozenset[str] = frozenset()  # other tags meaning this language ("chs", "zho")
+    spaced: bool = True  # words separated by spaces
+    # keyword tokens dropped from the index and from queries (function words only)
+    stopwords: frozenset[str] = frozenset()
+    # words that never make a tag on their own (broader: fillers, vague adverbs and verbs)
+    tag_stopwords: frozenset[str] = frozenset()
+    sentence_ends: str = ".!?…"
+    clause_marks: str = ",;:"
+    # --- highlight prompts -------------------------------------------------------------
+    durations: tuple[DurationPattern, ...] = ()
+    approx_words: tuple[str, ...] = ()  # "about", "roughly": dropped around a duration
+    # "everything about X" forms; each has a named group "topic"
+    everything: tuple[re.Pattern[str], ...] = ()
+    format_prefixes: tuple[str, ...] = ()  # request phrasing stripped from the start
+    format_suffixes: tuple[str, ...] = ()  # format words stripped from the end
+    # --- search queries ----------------------------------------------------------------
+    query_leading: tuple[re.Pattern[str], ...] = ()  # phrasing before the topic
+    speech_words: re.Pattern[str] | None = None  # "say", "mention"
+    ocr_words: re.Pattern[str] | None = None  # "caption", "slide"
+    visual_words: re.Pattern[str] | None = None  # "shots of"
+    # --- labels ------------------------------------------------------------------------
+    extra: dict[str, str] = field(default_factory=dict)

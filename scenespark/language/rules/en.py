@@ -1,0 +1,46 @@
+"""English. Prompt and query phrasing live with their parsers (the default path); this table
+holds what the shared code needs: stopwords, sentence marks, words never used as tags."""
+
+from __future__ import annotations
+
+from scenespark.language.rules.base import LanguageRules
+
+FUNCTION_WORDS = frozenset(
+    """
+    a about above after again against ain all am an and any are aren as at be because been
+    before being below between both but by can couldn d did didn do does doesn doing don down
+    during each few for from further had hadn has hasn have haven having he her here hers
+    herself him himself his how i if in into is isn it its itself just ll m ma me mightn more
+    most mustn my myself needn no nor not now o of off on once only or other our ours ourselves
+    out over own re s same shan she should shouldn so some such t than that the their theirs
+    them themselves then there these they this those through to too under until up ve very was
+    wasn we were weren what when where which while who whom why will with won wouldn y you your
+    yours yourself yourselves
+    """.split()  # noqa: SIM905
+)
+
+# Never a tag on its own: function words, fillers, vague verbs/adverbs/prepositions and
+# contraction remnants ("con", "near", "finally" were seen as tags).
+TAG_STOPWORDS = FUNCTION_WORDS | frozenset(
+    """
+    also can't cannot could don't even ever every get gets got i'm isn't it's let's like much
+    one really right that's there's they're we're would yeah yes you're okay oh um uh well going
+    gonna know think thing things want see look say said go come make made way back lot little
+    near nearly finally actually basically literally probably maybe perhaps quite rather almost
+    always never often still already soon yet again just simply today tonight tomorrow yesterday
+    now later first last next new old good great big small many lots kind sort something
+    anything everything nothing someone anyone everyone thanks thank please sure via per among
+    across along around behind beside besides beyond despite inside outside toward towards upon
+    within without con pro etc ok hey hello hi let lets take takes took put puts give gives
+    gave keep keeps use used using need needs start starts end ends two three four five six
+    seven eight nine ten get getting got called call
+    """.split()  # noqa: SIM905
+)
+
+EN = LanguageRules(
+    code="en",
+    name="English",
+    aliases=frozenset({"eng", "english"}),
+    stopwords=FUNCTION_WORDS,
+    tag_stopwords=TAG_STOPWORDS,
+)

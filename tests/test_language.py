@@ -1,0 +1,177 @@
+"""The language layer: CJK keywords, Chinese numerals, prompts and queries in Chinese."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenespark.highlights.prompt_parse import parse_prompt
+from scenespark.language.numerals import normalise_chinese_numerals, parse_chinese_number
+from scenespark.language.rules import rules_for, rules_for_code
+from scenespark.language.scripts import dominant_language
+from scenespark.language.segment import bigrams, jieba_available
+from scenespark.language.tokenize import tokenize
+from scenespark.search.query_intent import understand
+from scenespark.store.keyword import KeywordIndex
+from scenespark.types import Modality, Segment
+
+
+# --- numerals --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("十七", 17), ("三十", 30), ("二十五", 25), ("一百", 100), ("一百零一", 101),
+        ("两千零五", 2005), ("一万二千", 12000), ("三亿五千万", 350_000_000), ("二〇二六", 2026),
+        ("四点二", 4.2), ("十", 10), ("七八", None), ("十十", None), ("猫", None), ("", None),
+    ],
+)  # fmt: skip
+def test_parse_chinese_number(text: str, value: float | None) -> None:
+    assert parse_chinese_number(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        ("百分之十七的人", "17%的人"),
+        ("比分二比一", "比分2:1"),
+        ("2比1", "2:1"),
+        ("第三十集", "第30集"),
+        ("三十秒", "30秒"),
+        ("一分钟", "1分钟"),
+        ("五个人", "5个人"),
+        # words that merely contain numeral characters stay words
+        ("一些人一起来了", "一些人一起来了"),
+        ("十分好看", "十分好看"),
+        ("三明治", "三明治"),
+        ("万一", "万一"),
+        ("一个人", "一个人"),
+    ],
+)
+def test_normalise_chinese_numerals(text: str, normalised: str) -> None:
+    assert normalise_chinese_numerals(text) == normalised
+
+
+# --- keyword tokens --------------------------------------------------------------------------
+def test_cjk_tokens_are_words_not_sentences() -> None:
+    tokens = tokenize("他在雨夜重逢了她")
+    assert "雨夜" in tokens and "重逢" in tokens
+    assert "他在雨夜重逢了她" not in tokens
+    assert "了" not in tokens  # function word
+    assert tokenize("雨夜重逢") == ["雨夜", "重逢"]
+
+
+def test_cjk_numbers_match_digits_and_english() -> None:
+    assert tokenize("百分之十七") == tokenize("17%") == tokenize("seventeen percent")
+    assert tokenize("二比一") == tokenize("2:1") == ["2", "1"]
+    assert tokenize("十七个球") == ["17", "球"]
+    assert tokenize("三十") == tokenize("30") == tokenize("thirty")
+
+
+def test_mixed_chinese_english_splits_at_the_script_boundary() -> None:
+    tokens = tokenize("AI模型GPT4发布会上说价格是899美元")
+    assert {"ai", "模型", "gpt4", "发布会", "价格", "899", "美元"} <= set(tokens)
+    assert "是" not in tokens
+    # English parts keep the English rules (number words, stemming)
+    assert tokenize("发布会 seventeen runners") == ["发布会", "17", "runner"]
+
+
+def test_bigram_fallback_and_kana() -> None:
+    assert bigrams("雨夜重逢") == ["雨夜", "夜重", "重逢"]
+    assert bigrams("猫") == ["猫"] and bigrams("") == []
+    assert tokenize("カタカナ") == ["カタ", "タカ", "カナ"]
+
+
+def test_jieba_is_used_when_installed() -> None:
+    assert jieba_available()
+
+
+def test_exact_on_screen_chinese_title_matches_first() -> None:
+    texts = {
+        "ocr-title": (Modality.OCR, "第三幕：雨夜重逢"),
+        "ocr-other": (Modality.OCR, "第四幕：晨光告别"),
+        "speech-rain": (Modality.SPEECH, "那天夜里下着大雨，我们在车站分开了。"),
+        "speech-meet": (Modality.SPEECH, "多年以后他们在咖啡馆重逢。"),
+        "speech-pct": (Modality.SPEECH, "百分之十七的观众猜到了结局"),
+        "speech-en": (Modality.SPEECH, "the reunion happens on a rainy night"),
+    }
+    index = KeywordIndex.build(
+        [
+            (sid, Segment(video_id="v", modality=m, start_s=0, end_s=1, text=t))
+            for sid, (m, t) in texts.items()
+        ]
+    )
+    hits = index.search("雨夜重逢", top_k=3)
+    assert hits[0].segment_id == "ocr-title" and hits[0].score == pytest.approx(1.0)
+    assert index.search("第三幕", top_k=1)[0].segment_id == "ocr-title"
+    pct = index.search("17%的观众", top_k=1)
+    assert pct[0].segment_id == "speech-pct" and pct[0].score == pytest.approx(1.0)
+    assert index.search("宇宙飞船", top_k=3) == []
+
+
+# --- languages -------------------------------------------------------------------------------
+def test_language_tables_by_script_and_code() -> None:
+    assert dominant_language("关于猫的所有片段") == "zh"
+    assert dominant_language("AI模型GPT4发布会") == "zh"
+    assert dominant_language("We visited 北京 last summer with the whole family") == "en"
+    assert dominant_language("すしを食べる") == "ja"
+    assert rules_for("猫").code == "zh" and rules_for("cats").code == "en"
+    for code in ("zh", "zh-CN", "chs", "cht", "zh_TW", "cmn"):
+        assert rules_for_code(code).code == "zh"
+    assert rules_for_code("xx").code == "en"
+
+
+# --- prompts ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("prompt", "topic", "target", "everything"),
+    [
+        ("15秒的猫咪集锦", "猫咪", 15.0, False),
+        ("来一段三十秒的猫咪集锦", "猫咪", 30.0, False),
+        ("一分钟的进球剪辑", "进球", 60.0, False),
+        ("半分钟的片段：主角求婚", "主角求婚", 30.0, False),
+        ("1分30秒 发布会剪辑", "发布会", 90.0, False),
+        ("给我一分半钟的进球集锦", "进球", 90.0, False),
+        ("一个半小时的比赛回顾", "比赛", 5400.0, False),
+        ("剪一段男主求婚和两人在雨中分手的片段，大约15秒", "男主求婚和两人在雨中分手", 15.0, False),
+        ("做一个15秒左右的视频，关于价格和电池", "价格和电池", 15.0, False),
+        ("约20秒 雨夜重逢", "雨夜重逢", 20.0, False),
+        ("价格和电池 20s", "价格和电池", 20.0, False),
+        ("大约三十秒的高光", "高光", 30.0, False),  # format words only: kept as the topic
+        ("关于猫的所有片段", "猫", None, True),
+        ("所有猫的片段", "猫", None, True),
+        ("猫的所有镜头，大约15秒", "猫", 15.0, True),
+        ("关于发布会的一切", "发布会", None, True),
+        ("所有关于价格的内容", "价格", None, True),
+        ("雨中的告别", "雨中的告别", 60.0, False),
+    ],
+)
+def test_parse_chinese_prompt(
+    prompt: str, topic: str, target: float | None, everything: bool
+) -> None:
+    parsed = parse_prompt(prompt)
+    assert parsed.topic == topic
+    assert parsed.target_duration_s == target
+    assert parsed.duration_given is (target not in (None, 60.0) or "一分钟" in prompt)
+    assert parsed.wants_everything is everything
+
+
+def test_english_prompts_unchanged_by_tables() -> None:
+    parsed = parse_prompt("a 30-second highlight of the animals")
+    assert (parsed.topic, parsed.target_duration_s) == ("animals", 30.0)
+
+
+# --- queries ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "topic", "hint"),
+    [
+        ("他们什么时候提到猫？", "猫", "speech"),
+        ("主持人在哪里说到电池", "电池", "speech"),
+        ("字幕写着雨夜重逢的地方", "雨夜重逢", "ocr"),
+        ("画面里出现一只狗", "一只狗", "visual"),
+        ("找出所有关于价格的片段", "价格", None),
+        ("雨夜重逢", "雨夜重逢", None),
+        ("中国队进球", "中国队进球", None),
+    ],
+)
+def test_chinese_query_intent(query: str, topic: str, hint: str | None) -> None:
+    intent = understand(query)
+    assert intent.topic == topic
+    assert (intent.hint.value if intent.hint else None) == hint
