@@ -10,7 +10,7 @@ STAMP := $(VENV)/.scenespark-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-js setup system bench lint format clean-data
+.PHONY: run test test-fast test-js setup system bench lint format clean-data
 
 system:
 	@bash .ci/install-system.sh
@@ -29,6 +29,7 @@ run: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(MAKE) --no-print-directory test-js
 	$(BIN)/python -m pytest
 
@@ -36,11 +37,19 @@ test: setup
 test-js:
 	node --test tests/js/
 
+# The edit loop: lint, import contracts and the unit tests (no model, media, browser or corpus
+# tests; under a minute). `make test` stays the whole suite that CI runs.
+test-fast: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(MAKE) --no-print-directory test-js
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not corpus"
+
 bench: setup
 	$(BIN)/python bench/run_all.py
 
 lint:
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 format:
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

@@ -37,12 +37,12 @@ from scenespark.config import apply_offline_env, load_settings  # noqa: E402
 
 apply_offline_env()
 
-from indexer.service import _records  # noqa: E402
 from indexer.signature import model_signatures  # noqa: E402
 from scenespark.engine import Engine  # noqa: E402
 from scenespark.search import engine as search_module  # noqa: E402
 from scenespark.search.engine import SearchEngine  # noqa: E402
 from scenespark.store.keyword import KeywordIndex  # noqa: E402
+from scenespark.store.vectors.records import segment_records  # noqa: E402
 from scenespark.types import Modality, SearchRequest, Segment, Shot, Video, VideoStatus  # noqa: E402
 
 SPEECH, OCR, VISUAL = Modality.SPEECH, Modality.OCR, Modality.VISUAL
@@ -158,7 +158,7 @@ class Library:
             models = {modality.value: self.signatures[modality.value]}
             run_id = self.catalog.begin_run(video_id, modality, models)
             ids = [f"{run_id}:{i}" for i in range(len(segs))]
-            records = _records(ids, vectors.astype(np.float32), segs, run_id)
+            records = segment_records(ids, vectors.astype(np.float32), segs, run_id)
             self.engine.vectors.add(self.space, records)
             self.catalog.commit_run(video_id, modality, run_id, segs)
             self.vectors += len(segs)

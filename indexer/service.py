@@ -23,6 +23,7 @@ from indexer.signature import model_signatures
 from scenespark.engine import Engine
 from scenespark.errors import MediaError, NotFoundError, SceneSparkError
 from scenespark.media.probe import probe_media
+from scenespark.store.vectors.records import segment_records
 from scenespark.types import (
     ALL_MODALITIES,
     MediaInfo,
@@ -358,7 +359,7 @@ class IndexService:
                     vectors = stages.embed_texts(engine, segs)
                     space = text_space
                 if segs and vectors is not None:
-                    engine.vectors.add(space, _records(ids, vectors, segs, run_id))
+                    engine.vectors.add(space, segment_records(ids, vectors, segs, run_id))
                 old = catalog.commit_run(video.video_id, modality, run_id, segs)
             except BaseException as exc:
                 catalog.fail_run(run_id, str(exc)[:500])
@@ -390,32 +391,6 @@ class IndexService:
     def _lock_for(self, video_id: str) -> threading.Lock:
         with self._guard:
             return self._video_locks.setdefault(video_id, threading.Lock())
-
-
-def _records(ids: list[str], vectors: np.ndarray, segs: list[Segment], run_id: str) -> list:
-    from scenespark.store.vectors import VectorRecord
-
-    records = []
-    for seg_id, vector, seg in zip(ids, vectors, segs, strict=True):
-        records.append(
-            VectorRecord(
-                id=seg_id,
-                vector=vector,
-                text=seg.text,
-                metadata={
-                    "video_id": seg.video_id,
-                    "modality": seg.modality.value,
-                    "run_id": run_id,
-                    "start_s": float(seg.start_s),
-                    "end_s": float(seg.end_s),
-                    "shot_id": int(seg.shot_id),
-                    "frame_time_s": float(
-                        seg.frame_time_s if seg.frame_time_s is not None else -1.0
-                    ),
-                },
-            )
-        )
-    return records
 
 
 def _timed(fn: Callable[..., object], *args: object) -> tuple[object, float]:

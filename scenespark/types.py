@@ -172,8 +172,9 @@ class Hit(BaseModel):
     modality_scores: dict[str, float] = Field(default_factory=dict)
     evidence: Evidence = Field(default_factory=Evidence)
     shot_ids: list[int] = Field(default_factory=list)
-    thumbnail_url: str = ""
-    clip_url: str = ""
+    thumbnail: str = ""  # relative to the data dir's media folder ("" = none)
+    thumbnail_url: str = ""  # filled by the server (server/urls.py)
+    clip_url: str = ""  # filled by the server
 
     @property
     def duration_s(self) -> float:
@@ -239,9 +240,10 @@ class Clip(BaseModel):
     description: str = ""
     reason: str = ""
     score: float = 0.0
-    path: str = ""  # relative to the data dir
-    url: str = ""
-    thumbnail_url: str = ""
+    path: str = ""  # relative to the data dir's media folder
+    thumbnail: str = ""  # relative to the data dir's media folder
+    url: str = ""  # filled by the server (server/urls.py)
+    thumbnail_url: str = ""  # filled by the server
     reel_start_s: float | None = None  # where the clip starts on the reel's clock
 
     @property
@@ -258,6 +260,7 @@ class HighlightResult(BaseModel):
     reel_path: str = ""
     srt_path: str = ""
     edl_path: str = ""
+    # URLs of the files above, filled by the server (server/urls.py)
     reel_url: str = ""
     srt_url: str = ""
     edl_url: str = ""

@@ -12,6 +12,7 @@ from pathlib import Path
 from scenespark.config import Settings, get_settings
 from scenespark.errors import InvalidInputError
 from scenespark.types import HighlightRequest, Modality, SearchRequest
+from server.urls import result_with_urls, search_with_urls
 
 
 def _hms(seconds: float) -> str:
@@ -44,7 +45,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     load_s = time.perf_counter() - started
     response = SearchEngine(engine).search(request)
     if args.json:
-        print(response.model_dump_json(indent=2))
+        print(search_with_urls(response).model_dump_json(indent=2))
         return 0
     timing = f"{response.took_ms:.0f} ms; stores and models loaded in {load_s:.1f} s"
     if not response.results:
@@ -90,7 +91,7 @@ def cmd_highlight(args: argparse.Namespace) -> int:
     if args.out:
         _copy_outputs(settings, result, Path(args.out), json_out=args.json)
     if args.json:
-        print(result.model_dump_json(indent=2))
+        print(result_with_urls(result).model_dump_json(indent=2))
         return 0
     for warning in result.warnings:
         print(f"note: {warning}", file=sys.stderr)

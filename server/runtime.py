@@ -23,8 +23,8 @@ from scenespark.config import Settings
 from scenespark.engine import Engine
 from scenespark.errors import MediaError, NotFoundError
 from scenespark.jobs.writer_lock import WriterLock, publish_server, withdraw_server
-from scenespark.search.engine import media_url
 from scenespark.types import HighlightJob, HighlightRequest, HighlightResult, JobStatus
+from server.urls import result_with_urls
 
 if TYPE_CHECKING:
     from indexer.service import IndexService
@@ -54,25 +54,6 @@ def public_url(settings: Settings) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{settings.port}"
-
-
-def with_urls(result: HighlightResult) -> HighlightResult:
-    """Fill the media URLs of a result from its data-dir-relative paths."""
-    update: dict[str, Any] = {}
-    for path_field, url_field in (
-        ("reel_path", "reel_url"),
-        ("srt_path", "srt_url"),
-        ("edl_path", "edl_url"),
-    ):
-        if getattr(result, path_field) and not getattr(result, url_field):
-            update[url_field] = media_url(getattr(result, path_field))
-    clips = [
-        clip.model_copy(update={"url": media_url(clip.path)})
-        if clip.path and not clip.url
-        else clip
-        for clip in result.clips
-    ]
-    return result.model_copy(update={**update, "clips": clips})
 
 
 class JobInterrupted(Exception):
@@ -336,4 +317,4 @@ class ServerRuntime:
         report = self._interruptible(report)
         report(0.0, "starting")
         result = self.highlight_service.run_job(job, report)
-        return with_urls(result) if result is not None else None
+        return result_with_urls(result) if result is not None else None

@@ -19,7 +19,7 @@ from scenespark.highlights.llm import LLMPlanner
 from scenespark.highlights.planner import plan_highlight
 from scenespark.highlights.prompt_parse import parse_prompt
 from scenespark.language.tokenize import tokenize
-from scenespark.search.engine import SearchEngine, media_url
+from scenespark.search.engine import SearchEngine
 from scenespark.types import (
     HighlightJob,
     HighlightRequest,
@@ -127,8 +127,7 @@ class HighlightService:
             on_progress=lambda f, m: report(0.25 + 0.75 * f, m),
         )
         for clip, thumb in zip(rendered.clips, rendered.thumbnails, strict=False):
-            clip.url = media_url(clip.path)
-            clip.thumbnail_url = media_url(thumb)
+            clip.thumbnail = thumb
         result.clips = rendered.clips
         result.duration_s = rendered.reel_duration_s
         result.reel_path, result.srt_path, result.edl_path = (
@@ -136,9 +135,6 @@ class HighlightService:
             rendered.srt_path,
             rendered.edl_path,
         )
-        result.reel_url = media_url(rendered.reel_path)
-        result.srt_url = media_url(rendered.srt_path)
-        result.edl_url = media_url(rendered.edl_path)
         result.warnings.extend(rendered.warnings)
         report(1.0, "done")
         return result

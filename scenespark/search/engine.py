@@ -45,14 +45,6 @@ FETCH_FACTOR = 8
 MIN_FETCH = 60
 
 
-def media_url(relpath: str) -> str:
-    return f"/media/files/{relpath}" if relpath else ""
-
-
-def video_url(video_id: str) -> str:
-    return f"/media/videos/{video_id}"
-
-
 class SearchEngine:
     """Stateless over an Engine; safe to call from several threads."""
 
@@ -180,7 +172,6 @@ class SearchEngine:
             modality_scores={k: round(v, 4) for k, v in span.modality_scores().items()},
             evidence=evidence,
             shot_ids=span.shot_ids(),
-            clip_url=f"{video_url(span.video_id)}#t={span.start_s:.2f},{span.end_s:.2f}",
         )
 
     def _attach_thumbnails(self, hits: list[Hit]) -> None:
@@ -188,9 +179,7 @@ class SearchEngine:
             target = hit.evidence.frame_time_s
             if target is None:
                 target = (hit.start_s + hit.end_s) / 2.0
-            thumbnail = self.engine.catalog.nearest_thumbnail(hit.video_id, target)
-            if thumbnail:
-                hit.thumbnail_url = media_url(thumbnail)
+            hit.thumbnail = self.engine.catalog.nearest_thumbnail(hit.video_id, target)
 
 
 def _boost(item: ScoredEvidence, hint: Modality) -> ScoredEvidence:

@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from scenespark.search.engine import media_url, video_url
 from scenespark.types import (
     Clip,
     HighlightJob,
@@ -17,6 +16,7 @@ from scenespark.types import (
     Video,
 )
 from server.runtime import ServerRuntime
+from server.urls import media_url, video_url
 
 
 class JobView(BaseModel):

@@ -13,6 +13,7 @@ from scenespark.search.engine import SearchEngine
 from scenespark.types import SearchRequest, SearchResponse
 from server.problems import problem_docs
 from server.runtime import ServerRuntime
+from server.urls import search_with_urls
 
 
 class SearchController(Controller):
@@ -34,4 +35,4 @@ class SearchController(Controller):
         """
         if not data.query.strip():
             raise InvalidInputError("the query is empty", hint="type what you are looking for")
-        return SearchEngine(runtime.engine).search(data)
+        return search_with_urls(SearchEngine(runtime.engine).search(data))

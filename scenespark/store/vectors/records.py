@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from scenespark.types import Segment
+
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")  # space and modality names
 OTHER_PARTITION = "other"  # the collection of records without a modality
 
@@ -61,3 +63,31 @@ def partition_of(metadata: dict[str, Any]) -> str:
     """The collection a record belongs in: its modality."""
     modality = str(metadata.get("modality") or OTHER_PARTITION)
     return modality if NAME_PATTERN.match(modality) else OTHER_PARTITION
+
+
+def segment_records(
+    ids: list[str], vectors: np.ndarray, segs: list[Segment], run_id: str
+) -> list[VectorRecord]:
+    """The vector records of a run's segments: ``ids[i]`` and ``vectors[i]`` belong to ``segs[i]``;
+    the metadata is what search filters and shows (video, modality, run, times, shot)."""
+    records = []
+    for seg_id, vector, seg in zip(ids, vectors, segs, strict=True):
+        records.append(
+            VectorRecord(
+                id=seg_id,
+                vector=vector,
+                text=seg.text,
+                metadata={
+                    "video_id": seg.video_id,
+                    "modality": seg.modality.value,
+                    "run_id": run_id,
+                    "start_s": float(seg.start_s),
+                    "end_s": float(seg.end_s),
+                    "shot_id": int(seg.shot_id),
+                    "frame_time_s": float(
+                        seg.frame_time_s if seg.frame_time_s is not None else -1.0
+                    ),
+                },
+            )
+        )
+    return records
