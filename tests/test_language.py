@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from scenespark.highlights.prompt_parse import parse_prompt
@@ -9,10 +11,21 @@ from scenespark.language.numerals import normalise_chinese_numerals, parse_chine
 from scenespark.language.rules import rules_for, rules_for_code
 from scenespark.language.scripts import dominant_language
 from scenespark.language.segment import bigrams, jieba_available
+from scenespark.language.sentences import join_words, shorten, split_sentences
+from scenespark.language.shaping import sentences_from_words, split_text_sentences
 from scenespark.language.tokenize import tokenize
+from scenespark.media.subtitles import (
+    Cue,
+    cue_language,
+    find_sidecar,
+    format_srt,
+    parse_subtitle_text,
+    parse_subtitles,
+    sidecar_language,
+)
 from scenespark.search.query_intent import understand
 from scenespark.store.keyword import KeywordIndex
-from scenespark.types import Modality, Segment
+from scenespark.types import Modality, Segment, Word
 
 
 # --- numerals --------------------------------------------------------------------------------
@@ -175,3 +188,139 @@ def test_chinese_query_intent(query: str, topic: str, hint: str | None) -> None:
     intent = understand(query)
     assert intent.topic == topic
     assert (intent.hint.value if intent.hint else None) == hint
+
+
+# --- sentences -------------------------------------------------------------------------------
+def timed(*items: tuple[float, float, str]) -> list[Word]:
+    return [Word(start_s=a, end_s=b, text=t) for a, b, t in items]
+
+
+def steady(text: str, start_s: float, step_s: float = 0.35) -> list[tuple[float, float, str]]:
+    """Words of ``text`` spoken at a steady pace from ``start_s``."""
+    return [
+        (round(start_s + i * step_s, 3), round(start_s + i * step_s + step_s - 0.05, 3), w)
+        for i, w in enumerate(text.split())
+    ]
+
+
+def test_a_pause_after_the_does_not_end_a_sentence() -> None:
+    items = steady("It is a lightweight laptop and the", 0.0)
+    items += steady("base model costs $899.", items[-1][1] + 0.9)
+    spans = sentences_from_words(timed(*items))
+    assert [s.text for s in spans] == ["It is a lightweight laptop and the base model costs $899."]
+
+
+def test_a_capitalised_word_after_a_pause_starts_the_next_sentence() -> None:
+    items = steady("The new codec improves playback", 0.0)
+    items += [(items[-1][1] + 1.0, items[-1][1] + 1.3, "Thank")]
+    items += steady("you for watching.", items[-1][1] + 0.9)
+    spans = sentences_from_words(timed(*items))
+    assert [s.text for s in spans] == [
+        "The new codec improves playback",
+        "Thank you for watching.",
+    ]
+
+
+def test_a_run_on_without_punctuation_is_split_into_whole_phrases() -> None:
+    text = (
+        "so today we are going to look at the new laptop from the company and the price of "
+        "the base model and the battery life which is much better than the old one"
+    )
+    head, tail = text.split(" and the battery")
+    items = steady(head, 0.0, step_s=0.45)
+    # a natural breath (0.5 s) before "and the battery"
+    items += steady("and the battery" + tail, items[-1][1] + 0.55, step_s=0.45)
+    words = timed(*items)
+    spans = sentences_from_words(words)
+    assert len(spans) >= 2
+    for span in spans:
+        assert span.end_s - span.start_s <= 12.0
+        assert span.text.split()[-1] not in {"the", "of", "and", "a", "from"}
+        assert len(span.text.split()) >= 3
+    assert any(s.text.endswith("base model") for s in spans)
+
+
+def test_chinese_whisper_words_join_without_spaces_and_split_at_cjk_ends() -> None:
+    items = [
+        (0.0, 0.3, "大家"), (0.3, 0.5, "好，"), (0.6, 0.9, "今天"), (0.9, 1.2, "我们"),
+        (1.2, 1.5, "发布"), (1.5, 1.7, "新"), (1.7, 2.1, "手机。"), (2.3, 2.5, "它"),
+        (2.5, 2.6, "的"), (2.6, 2.9, "价格"), (2.9, 3.1, "是"), (3.1, 3.6, "899"),
+        (3.6, 4.0, "美元！"),
+    ]  # fmt: skip
+    spans = sentences_from_words(timed(*items))
+    assert [s.text for s in spans] == ["大家好，今天我们发布新手机。", "它的价格是899美元！"]
+    assert (spans[1].start_s, spans[1].end_s) == (2.3, 4.0)
+
+
+def test_split_sentences_cjk_ends_and_long_clauses() -> None:
+    assert split_sentences("你好。今天下雨！Hello there. Bye 4.2 million. 走吧") == [
+        "你好。", "今天下雨！", "Hello there.", "Bye 4.2 million.", "走吧",
+    ]  # fmt: skip
+    long = "这是一个很长的句子，它包含了很多从句，每一个从句都在讲述不同的故事，我们需要把它切短，这样搜索才能找到准确的位置。"
+    parts = split_sentences(long, max_chars=20)
+    assert len(parts) >= 3 and "".join(parts) == long
+    assert all(p.endswith(("，", "。")) for p in parts)  # cut at clause marks
+    spans = split_text_sentences(10.0, 14.0, "你好。今天下雨！")
+    assert [s.text for s in spans] == ["你好。", "今天下雨！"]
+    assert spans[0].start_s == 10.0 and spans[-1].end_s == 14.0
+
+
+def test_join_and_shorten_never_cut_inside_a_word() -> None:
+    assert join_words(["你好", "，", "世界", "iPhone", "发布会", "is", "great", "."]) == (
+        "你好，世界 iPhone 发布会 is great."
+    )
+    short = shorten("他在雨夜重逢了多年未见的老朋友，两个人在车站哭了很久很久", 12)
+    assert short.endswith("…") and short[:-1] in "他在雨夜重逢了多年未见的老朋友"
+    assert "雨夜重逢" in short or short[:-1].endswith(("雨夜", "重逢", "朋友", "未见"))
+    english = shorten("The base model costs eight hundred dollars and ships next week", 6)
+    assert english == "The base model costs eight hundred…"
+    assert shorten("short text", 6) == "short text"
+
+
+# --- sidecar subtitles -----------------------------------------------------------------------
+ASS = """[Script Info]
+ScriptType: v4.00+
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
+Style: Default,Arial,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,2,2,2,10,10,10,1
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+Dialogue: 0,0:00:01.00,0:00:02.50,Default,,0,0,0,,{\\i1}你好{\\i0}，世界\\N第二行
+Comment: 0,0:00:03.00,0:00:04.50,Default,,0,0,0,,a comment, not a cue
+Dialogue: 0,0:00:05.00,0:00:06.00,Default,,0,0,0,,{\\an8}雨夜重逢
+"""
+
+
+def test_chinese_sidecars_are_found_and_read(tmp_path: Path) -> None:
+    video = tmp_path / "drama 1.mp4"
+    video.write_bytes(b"0")
+    gbk = "1\n00:00:01,000 --> 00:00:02,000\n你好，世界\n".encode("gbk")
+    (tmp_path / "drama 1.zh-CN.srt").write_bytes(gbk)
+    found = find_sidecar(video)
+    assert found == tmp_path / "drama 1.zh-CN.srt"
+    assert parse_subtitles(found) == [Cue(1.0, 2.0, "你好，世界")]  # GBK decoded
+    assert sidecar_language(video, found) == "zh"
+    (tmp_path / "drama 1.en.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nhello\n")
+    assert find_sidecar(video) == tmp_path / "drama 1.en.srt"  # English first by default
+    assert find_sidecar(video, ["zh"]) == tmp_path / "drama 1.zh-CN.srt"  # the forced language
+    (tmp_path / "drama 1.zh-CN.srt").unlink()
+    (tmp_path / "drama 1.chs.ass").write_text(ASS, encoding="utf-8")
+    assert find_sidecar(video, ["zh"]) == tmp_path / "drama 1.chs.ass"
+    assert parse_subtitles(tmp_path / "drama 1.chs.ass") == [
+        Cue(1.0, 2.5, "你好，世界第二行"),  # tags gone, CJK lines joined without a space
+        Cue(5.0, 6.0, "雨夜重逢"),
+    ]
+    (tmp_path / "drama 1.en.srt").unlink()
+    (tmp_path / "drama 1.chs.ass").rename(tmp_path / "drama 1.zh.ass")
+    assert find_sidecar(video) == tmp_path / "drama 1.zh.ass"
+    assert cue_language(parse_subtitles(find_sidecar(video))) == "zh"
+    assert cue_language([Cue(0, 1, "hello there")]) == ""
+
+
+def test_srt_writer_round_trips_cjk_and_braces(tmp_path: Path) -> None:
+    cues = [Cue(0.0, 1.5, "雨夜重逢"), Cue(2.0, 3.0, "{not a tag} 17%")]
+    text = format_srt(cues)
+    assert text.startswith("1\n00:00:00,000 --> 00:00:01,500\n雨夜重逢\n")
+    assert parse_subtitle_text(text) == cues

@@ -1,8 +1,14 @@
 """Shaping raw recogniser output into searchable segments.
 
 - Speech: whisper segments can run for 30 s; search and cut points want sentences. Words are
-  regrouped into sentence-like segments at sentence punctuation and long pauses, and very long
-  sentences are split at the widest pause.
+  regrouped into sentences by punctuation (Latin and CJK: . ! ? 。！？；), by pauses and by a
+  maximum length, so units are neither run-ons nor fragments:
+  - a pause of ``PAUSE_SPLIT_S`` ends a sentence, unless the word before it is one a sentence
+    does not end on ("the", "of", "and", "和") and the pause is shorter than ``LONG_PAUSE_S``;
+  - a sentence longer than ``MAX_SENTENCE_S`` is split where a pause, a clause mark (, ; ，、)
+    or a capitalised word after a pause says a new sentence starts, never after a "the";
+  - a lone word left between two splits joins its nearer neighbour.
+- Untimed cues (SRT) are split into sentences and long clauses, sharing the cue's time.
 - OCR: the same on-screen line read on consecutive candidate frames becomes one segment whose
   span runs from its first sighting until the frame after its last sighting.
 """
@@ -14,12 +20,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from scenespark.language.rules import RULES
+from scenespark.language.sentences import join_words, split_sentences
 from scenespark.types import Word
 
-SENTENCE_END = re.compile(r"[.!?…]['\")\]]*$")
+SENTENCE_END = re.compile(r"[.!?…。！？；]['\")\]”’」』）]*$")
+CLAUSE_END = re.compile(r"[,;:，、；：]['\")\]”’」』）]*$")
 PAUSE_SPLIT_S = 0.8  # a silence this long ends a sentence
-MAX_SENTENCE_S = 12.0  # longer sentences are split at their widest pause
+LONG_PAUSE_S = 2.0  # ... even after a word sentences do not end on
+MAX_SENTENCE_S = 12.0  # longer sentences are split at their best break
 MIN_SPLIT_PART_S = 1.5
+CONTINUATION_WORDS: frozenset[str] = frozenset().union(
+    *(rules.continuation_words for rules in RULES.values())
+)
 
 
 @dataclass
@@ -31,60 +44,118 @@ class TextSpan:
     confidence: float = 1.0
 
 
+def _bare(word: Word) -> str:
+    return word.text.strip().strip("'\"()[]“”‘’「」").lower()
+
+
+def _continues(word: Word) -> bool:
+    """A word a sentence does not end on (article, preposition, conjunction...)."""
+    text = word.text.strip()
+    return (
+        not SENTENCE_END.search(text)
+        and not CLAUSE_END.search(text)
+        and (_bare(word) in CONTINUATION_WORDS)
+    )
+
+
+def _starts_sentence(word: Word) -> bool:
+    text = word.text.strip().lstrip("'\"(“‘")
+    return bool(text[:1].isupper()) and text not in ("I", "I'm", "I'll", "I've", "I'd")
+
+
 def sentences_from_words(words: Sequence[Word]) -> list[TextSpan]:
-    """Group timed words into sentence-like spans."""
-    spans: list[TextSpan] = []
+    """Group timed words into sentence-like spans (see the module docstring)."""
+    groups: list[list[Word]] = []
     current: list[Word] = []
     for index, word in enumerate(words):
         current.append(word)
         next_word = words[index + 1] if index + 1 < len(words) else None
         ends_sentence = bool(SENTENCE_END.search(word.text.strip()))
-        long_pause = next_word is not None and next_word.start_s - word.end_s >= PAUSE_SPLIT_S
+        gap = next_word.start_s - word.end_s if next_word is not None else 0.0
+        long_pause = next_word is not None and gap >= PAUSE_SPLIT_S
+        if long_pause and _continues(word) and gap < LONG_PAUSE_S:
+            long_pause = False  # "... the | base model": the sentence goes on
         if next_word is None or ends_sentence or long_pause:
-            spans.extend(_split_long(current))
+            groups.extend(_split_long(current))
             current = []
-    return spans
+    return [_span(group) for group in _merge_lone_words(groups)]
 
 
-def _split_long(words: list[Word]) -> list[TextSpan]:
+def _merge_lone_words(groups: list[list[Word]]) -> list[list[Word]]:
+    """A one-word group without sentence punctuation joins its nearer neighbour: the previous
+    one when it is still open and the word does not start a sentence, the next one when that
+    does not start a new sentence itself; never beyond the maximum length or a long pause."""
+    out = [list(g) for g in groups if g]
+    i = 0
+    while i < len(out):
+        group = out[i]
+        if len(group) != 1 or SENTENCE_END.search(group[0].text.strip()) or len(out) == 1:
+            i += 1
+            continue
+        word = group[0]
+        options: list[tuple[float, int]] = []
+        previous_open = i > 0 and not SENTENCE_END.search(out[i - 1][-1].text.strip())
+        if (
+            previous_open
+            and not _starts_sentence(word)  # "…playback | Thank": "Thank" starts the next one
+            and word.end_s - out[i - 1][0].start_s <= MAX_SENTENCE_S
+        ):
+            options.append((word.start_s - out[i - 1][-1].end_s, i - 1))
+        if (
+            i + 1 < len(out)
+            and out[i + 1][-1].end_s - word.start_s <= MAX_SENTENCE_S
+            and (not _starts_sentence(out[i + 1][0]) or _continues(word))
+        ):
+            options.append((out[i + 1][0].start_s - word.end_s, i + 1))
+        options = [o for o in options if o[0] < LONG_PAUSE_S]
+        if not options:
+            i += 1
+            continue
+        _gap, target = min(options)
+        if target < i:
+            out[target].extend(group)
+        else:
+            out[target][:0] = group
+        del out[i]
+        i = max(0, i - 1)
+    return out
+
+
+def _split_long(words: list[Word]) -> list[list[Word]]:
     if not words:
         return []
     duration = words[-1].end_s - words[0].start_s
     if duration <= MAX_SENTENCE_S or len(words) < 4:
-        return [_span(words)]
-    best_index, best_score = -1, -1.0
+        return [words]
+    best_index, best_score = -1, float("-inf")
     for i in range(1, len(words)):
         left = words[i - 1].end_s - words[0].start_s
         right = words[-1].end_s - words[i].start_s
         if left < MIN_SPLIT_PART_S or right < MIN_SPLIT_PART_S:
             continue
         gap = words[i].start_s - words[i - 1].end_s
-        clause_bonus = 0.3 if re.search(r"[,;:]$", words[i - 1].text.strip()) else 0.0
+        clause_bonus = 0.3 if CLAUSE_END.search(words[i - 1].text.strip()) else 0.0
+        start_bonus = 0.15 if _starts_sentence(words[i]) else 0.0
+        continuation_penalty = 0.6 if _continues(words[i - 1]) else 0.0
         balance = 1.0 - abs(left - right) / duration  # prefer splits near the middle
-        score = gap + clause_bonus + 0.2 * balance
+        score = gap + clause_bonus + start_bonus - continuation_penalty + 0.2 * balance
         if score > best_score:
             best_index, best_score = i, score
     if best_index < 0:
-        return [_span(words)]
+        return [words]
     return _split_long(words[:best_index]) + _split_long(words[best_index:])
 
 
 def _span(words: list[Word]) -> TextSpan:
-    text = "".join(_join_token(w.text, i) for i, w in enumerate(words)).strip()
+    text = join_words([w.text for w in words])
     confidence = sum(w.probability for w in words) / len(words)
     return TextSpan(words[0].start_s, words[-1].end_s, text, list(words), confidence)
 
 
-def _join_token(token: str, index: int) -> str:
-    # faster-whisper words carry their leading space; sidecar words may not
-    if index == 0 or token.startswith(" "):
-        return token
-    return " " + token
-
-
 def split_text_sentences(start_s: float, end_s: float, text: str) -> list[TextSpan]:
-    """Split an untimed cue into sentences, sharing its time in proportion to their length."""
-    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", " ".join(text.split())) if p.strip()]
+    """Split an untimed cue into sentences (and over-long clauses), sharing its time in
+    proportion to their length."""
+    parts = split_sentences(text)
     if len(parts) <= 1:
         return [TextSpan(start_s, end_s, " ".join(text.split()))]
     total = sum(len(p) for p in parts)

@@ -1,9 +1,15 @@
-"""Sidecar subtitles: finding, parsing (SRT and WebVTT, tolerant) and writing SRT.
+"""Sidecar subtitles: finding, parsing (SRT, WebVTT, ASS/SSA through pysubs2) and writing SRT.
 
 Parsing tolerates a UTF-8 BOM, CRLF line ends, missing or non-numeric cue ids, ``,`` or ``.``
-before the milliseconds, optional hours, VTT cue settings, HTML/ASS tags and entities. Cue text
-lines are joined with a space. An empty file gives no cues; a non-empty file without a single
-valid cue (or an unreadable one) raises a one-line :class:`MediaError`.
+before the milliseconds, optional hours, VTT cue settings, HTML/ASS tags and entities, and the
+legacy Chinese encodings (GB18030/GBK, Big5) many Chinese subtitle files still use. Cue text lines
+are joined with a space (none between two CJK characters). An empty file gives no cues; a
+non-empty file without a single valid cue (or an unreadable one) raises a one-line
+:class:`MediaError`.
+
+Sidecars are ``video.srt`` (``.vtt``, ``.ass``, ``.ssa``) or ``video.<lang>.<ext>`` with a
+language tag such as ``en``, ``zh``, ``zh-CN``, ``chs``; :func:`find_sidecar` is the one place
+that looks for them.
 """
 
 from __future__ import annotations
@@ -12,19 +18,23 @@ import html
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pysubs2
+
 from scenespark.errors import MediaError
+from scenespark.language.rules import rules_for_code
+from scenespark.language.scripts import CJK_PUNCT, UNSPACED_RE, dominant_language, has_cjk
 
-SUBTITLE_EXTENSIONS = (".srt", ".vtt")
+SUBTITLE_EXTENSIONS = (".srt", ".vtt", ".ass", ".ssa")
 PREFERRED_LANGS = ("en", "eng", "en-us", "en-gb")
-
-_TIME = r"(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[,.](\d{1,3}))?"
-_TIMING_RE = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s+.*)?$")
+_LANG_TAG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}$")
 _TAG_RE = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 _SPACE_RE = re.compile(r"\s+")
+# a space between two characters of scripts written without spaces is a line join, not a word gap
+_CJK_GAP_RE = re.compile(f"(?<=[{CJK_PUNCT}]|{UNSPACED_RE.pattern}) (?={UNSPACED_RE.pattern})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +48,36 @@ class Cue:
         return self.end_s - self.start_s
 
 
-def find_sidecar(video: Path) -> Path | None:
-    """``video.srt`` / ``video.vtt``, else ``video.<lang>.srt|vtt`` (English first)."""
+def _tag_language(tag: str) -> str:
+    """ "zh-CN", "chs" → "zh"; "en-us" → "en"; "fr" → "fr"; "" when not a language tag."""
+    if not tag or not _LANG_TAG_RE.match(tag):
+        return ""
+    rules = rules_for_code(tag)
+    lowered = tag.lower().replace("_", "-")
+    if rules.code != "en" or lowered in rules.aliases or lowered.split("-")[0] == "en":
+        return rules.code
+    return lowered.split("-")[0] if len(lowered.split("-")[0]) == 2 else ""
+
+
+def sidecar_language(video: Path, sidecar: Path) -> str:
+    """The language a sidecar's file name declares ("video.zh-CN.srt" → "zh"), "" if none."""
+    stem = Path(video).stem
+    name = Path(sidecar).name
+    if not name.startswith(stem + "."):
+        return ""
+    return _tag_language(name[len(stem) + 1 : -len(Path(sidecar).suffix)])
+
+
+def cue_language(cues: Sequence[Cue]) -> str:
+    """The language of cue text when its script tells it ("zh", "ja", "ko"); "" otherwise."""
+    language = dominant_language(" ".join(c.text for c in cues[:200]), default="")
+    return language
+
+
+def find_sidecar(video: Path, preferred_languages: Sequence[str] = ()) -> Path | None:
+    """The subtitle file beside ``video``: ``video.srt|vtt|ass|ssa`` first, else
+    ``video.<lang>.<ext>`` — a language in ``preferred_languages`` first, then English, then
+    the others by name. This is the one place that decides which file is read."""
     video = Path(video)
     folder, stem = video.parent, video.stem
     for ext in SUBTITLE_EXTENSIONS:
@@ -50,67 +88,82 @@ def find_sidecar(video: Path) -> Path | None:
         entries = sorted(p for p in folder.iterdir() if p.is_file())
     except OSError:
         return None
-    tagged: list[tuple[int, str, Path]] = []
+    wanted = [_tag_language(code) or code.lower() for code in preferred_languages if code]
+    tagged: list[tuple[int, int, str, Path]] = []
     for entry in entries:
-        if entry.suffix.lower() not in SUBTITLE_EXTENSIONS or not entry.name.startswith(stem + "."):
+        suffix = entry.suffix.lower()
+        if suffix not in SUBTITLE_EXTENSIONS or not entry.name.startswith(stem + "."):
             continue
         middle = entry.name[len(stem) + 1 : -len(entry.suffix)]
         if not middle or "." in middle or len(middle) > 12:
             continue
-        rank = 0 if middle.lower() in PREFERRED_LANGS else 1
-        tagged.append((rank, middle.lower(), entry))
-    return min(tagged)[2] if tagged else None
-
-
-def _seconds(h: str | None, m: str, s: str, ms: str | None) -> float:
-    millis = int((ms or "0").ljust(3, "0")[:3])
-    return int(h or 0) * 3600 + int(m) * 60 + int(s) + millis / 1000.0
+        language = _tag_language(middle)
+        if language in wanted:
+            rank = wanted.index(language)
+        elif middle.lower() in PREFERRED_LANGS or language == "en":
+            rank = len(wanted)
+        else:
+            rank = len(wanted) + 1
+        tagged.append((rank, SUBTITLE_EXTENSIONS.index(suffix), middle.lower(), entry))
+    return min(tagged)[3] if tagged else None
 
 
 def clean_text(text: str) -> str:
-    return _SPACE_RE.sub(" ", html.unescape(_TAG_RE.sub("", text))).strip()
+    text = _SPACE_RE.sub(" ", html.unescape(_TAG_RE.sub("", text))).strip()
+    return _CJK_GAP_RE.sub("", text) if has_cjk(text) else text
+
+
+def _cjk_share(text: str) -> float:
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(1 for ch in letters if UNSPACED_RE.match(ch)) / max(1, len(letters))
 
 
 def _decode(raw: bytes, path: Path) -> str:
     if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise MediaError(f"not a subtitle file (binary data): {path}")
-    for encoding in ("utf-8-sig", "utf-16", "cp1252"):
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    # legacy Chinese encodings decode almost any bytes: accept them when they give Han text
+    for encoding in ("gb18030", "big5"):
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if encoding == "utf-16" and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            continue
-        return text
-    return raw.decode("latin-1")
+        if _cjk_share(text) >= 0.3:
+            return text
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def parse_subtitle_text(text: str, *, source: str = "<text>") -> list[Cue]:
-    """Cues from SRT or WebVTT text, sorted by start time."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")
+    """Cues from SRT, WebVTT or ASS/SSA text (pysubs2), sorted by start time."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    nonblank = [ln for ln in text.split("\n") if ln.strip() and ln.strip().upper() != "WEBVTT"]
+    try:
+        events = pysubs2.SSAFile.from_string(text).events
+    except pysubs2.exceptions.FormatAutodetectionError:
+        events = []
+    except (pysubs2.exceptions.Pysubs2Error, ValueError, KeyError, IndexError) as exc:
+        raise MediaError(f"cannot parse subtitles in {source}: {exc}") from exc
     cues: list[Cue] = []
-    i = 0
-    while i < len(lines):
-        match = _TIMING_RE.match(lines[i])
-        if not match:
-            i += 1
+    for event in events:
+        if event.is_comment or event.is_drawing:
             continue
-        g = match.groups()
-        start_s, end_s = _seconds(*g[0:4]), _seconds(*g[4:8])
-        i += 1
-        body: list[str] = []
-        while i < len(lines) and lines[i].strip():
-            if _TIMING_RE.match(lines[i]):
-                break
-            body.append(lines[i])
-            i += 1
-        # A numeric id right before the next timing line belongs to the next cue.
-        if body and body[-1].strip().isdigit() and i < len(lines) and _TIMING_RE.match(lines[i]):
-            body.pop()
-        cue_text = clean_text(" ".join(body))
+        start_s, end_s = event.start / 1000.0, event.end / 1000.0
+        # ASS line breaks and hard spaces; override tags ("{\\i1}") go in clean_text, while
+        # braces without a backslash are text (an SRT may say "{laughs}")
+        cue_text = clean_text(re.sub(r"\\[Nnh]", " ", event.text))
         if cue_text and end_s > start_s:
             cues.append(Cue(start_s=start_s, end_s=end_s, text=cue_text))
-    nonblank = [ln for ln in lines if ln.strip() and ln.strip().upper() != "WEBVTT"]
     if not cues and nonblank:
         raise MediaError(f"no subtitle cues found in {source}")
     cues.sort(key=lambda c: (c.start_s, c.end_s))
@@ -118,7 +171,7 @@ def parse_subtitle_text(text: str, *, source: str = "<text>") -> list[Cue]:
 
 
 def parse_subtitles(path: Path) -> list[Cue]:
-    """Parse an .srt or .vtt file (see module doc for what is tolerated)."""
+    """Parse an .srt, .vtt, .ass or .ssa file (see module doc for what is tolerated)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -139,12 +192,17 @@ def format_srt_time(seconds: float) -> str:
 
 
 def format_srt(cues: Iterable[Cue]) -> str:
-    blocks = []
-    for n, cue in enumerate(cues, start=1):
-        blocks.append(
-            f"{n}\n{format_srt_time(cue.start_s)} --> {format_srt_time(cue.end_s)}\n{cue.text}\n"
+    """SRT text of ``cues`` (pysubs2's writer; times to the millisecond, negatives clamp)."""
+    subs = pysubs2.SSAFile()
+    for cue in cues:
+        event = pysubs2.SSAEvent(
+            start=max(0, round(cue.start_s * 1000)), end=max(0, round(cue.end_s * 1000))
         )
-    return "\n".join(blocks)
+        event.plaintext = cue.text
+        subs.events.append(event)
+    # the cue text is plain: ``keep_ssa_tags`` writes braces verbatim instead of reading them
+    # as ASS override tags
+    return subs.to_string("srt", keep_ssa_tags=True)
 
 
 def write_srt(cues: Iterable[Cue], path: Path) -> Path:

@@ -25,6 +25,8 @@ class LanguageRules:
     stopwords: frozenset[str] = frozenset()
     # words that never make a tag on their own (broader: fillers, vague adverbs and verbs)
     tag_stopwords: frozenset[str] = frozenset()
+    # words a sentence does not end on ("the", "of", "and"): a pause after them is not an end
+    continuation_words: frozenset[str] = frozenset()
     sentence_ends: str = ".!?…"
     clause_marks: str = ",;:"
     # --- highlight prompts -------------------------------------------------------------

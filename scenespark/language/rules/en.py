@@ -37,10 +37,20 @@ TAG_STOPWORDS = FUNCTION_WORDS | frozenset(
     """.split()  # noqa: SIM905
 )
 
+CONTINUATION_WORDS = frozenset(
+    """
+    a an the of to in on at for with from by into onto about over under between through and or
+    but nor because if than as that which who whose whom my your his her our their its this
+    these those very is are was were be been being has have had will would can could should may
+    might must shall there's it's i'm we're you're they're
+    """.split()  # noqa: SIM905
+)
+
 EN = LanguageRules(
     code="en",
     name="English",
     aliases=frozenset({"eng", "english"}),
     stopwords=FUNCTION_WORDS,
     tag_stopwords=TAG_STOPWORDS,
+    continuation_words=CONTINUATION_WORDS,
 )

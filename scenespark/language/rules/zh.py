@@ -133,6 +133,9 @@ ZH = LanguageRules(
     spaced=False,
     stopwords=FUNCTION_WORDS,
     tag_stopwords=FUNCTION_WORDS | _FILLERS | _bm25s_chinese_stopwords(),
+    continuation_words=frozenset(
+        "和 与 及 把 被 对 从 向 给 跟 因为 所以 但是 而且 如果 虽然 或者 还有 以及 的 在 是".split()  # noqa: SIM905
+    ),
     sentence_ends="。！？；!?;…",
     clause_marks="，、：,:",
     durations=DURATIONS,
