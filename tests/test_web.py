@@ -142,19 +142,36 @@ def web_shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("web_screenshots")
 
 
+# Records Content-Security-Policy violations (inline scripts/styles, foreign URLs) on the page.
+CSP_RECORDER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) =>
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+"""
+
+
+def _csp_violations(page) -> list[str]:
+    return page.evaluate("window.__cspViolations || []")
+
+
 @pytest.fixture
 def web_page(web_browser, web_server: _ServerThread):
-    """A fresh page at the app; JavaScript errors on the page fail the test."""
+    """A fresh page at the app; JavaScript errors or CSP violations on the page fail the test."""
     context = web_browser.new_context(viewport=VIEWPORT, color_scheme="light")
+    context.add_init_script(CSP_RECORDER)
     page = context.new_page()
     page.set_default_timeout(30_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{web_server.url}/#library")
+    response = page.goto(f"{web_server.url}/#library")
+    assert response is not None
+    assert "default-src 'self'" in (response.headers.get("content-security-policy") or "")
     page.wait_for_selector("body[data-ready='true']")
     yield page
+    violations = _csp_violations(page) if not page.is_closed() else []
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture(scope="module")
@@ -382,6 +399,10 @@ def test_highlights_reel_plays_and_clips_can_be_replanned(
     expect(page.locator("#hl-now-playing")).to_contain_text("Clip 1")
     _screenshot(page, web_shots, "highlights")
 
+    # the re-plan box names the requested target (10 s), not the reel's own length
+    expect(page.get_by_label("New target duration (s)")).to_have_attribute(
+        "placeholder", "same (10 s)"
+    )
     # lock the first clip, re-plan with another duration: a new job that keeps the locked clip
     locked_id = clips.first.get_attribute("data-clip-id")
     clips.first.get_by_label("Lock clip 1", exact=False).check()
@@ -399,6 +420,26 @@ def test_highlights_reel_plays_and_clips_can_be_replanned(
         "#clip-list li.clip-card", "cards => cards.map(c => c.dataset.clipId)"
     )
     assert locked_id in ids, (locked_id, ids)
+    expect(page.get_by_label("New target duration (s)")).to_have_attribute(
+        "placeholder", "same (14 s)"
+    )
+
+    # reels do not vanish on reload: both jobs are in the history, newest first, and open again
+    page.goto(page.url.split("#")[0] + "#highlights")  # same document: the hash only
+    page.reload()
+    page.wait_for_selector("body[data-ready='true']")
+    history = page.locator("#hl-history li.history-item")
+    expect(history.first).to_have_attribute("data-request-id", new_id)
+    expect(page.locator(f"#hl-history li[data-request-id='{request_id}']")).to_have_count(1)
+    assert "tomatoes" in history.first.inner_text()
+    expect(page.locator("#hl-result")).to_be_hidden()
+    page.locator(f"#hl-history li[data-request-id='{request_id}'] button.history-open").click()
+    expect(page.locator("#hl-result")).to_have_attribute("data-request-id", request_id)
+    assert request_id in page.url
+    expect(page.locator("#hl-downloads a")).not_to_have_count(0)
+    expect(page.locator(f"#hl-history li[data-request-id='{request_id}']")).to_have_attribute(
+        "aria-current", "true"
+    )
 
 
 def _wait_highlight(page) -> None:
@@ -549,6 +590,173 @@ def test_keyboard_and_narrow_screen(
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_chinese_query_with_an_input_method(web_page, web_indexed_video: str) -> None:
+    """Chinese typed through an IME: Enter that confirms a candidate does not submit; the query
+    reaches the API intact and the page shows it in a CJK-capable font."""
+    page = web_page
+    posts: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r.post_data or "") if r.method == "POST" and "/search" in r.url else None
+        ),
+    )
+    page.get_by_role("tab", name="Search").click()
+    query = page.get_by_label("Search the library")
+    query.focus()
+    cdp = page.context.new_cdp_session(page)
+    # composing "番茄" (tomato) from pinyin; Enter here confirms the candidate, it must not submit
+    cdp.send("Input.imeSetComposition", {"text": "fanqie", "selectionStart": 6, "selectionEnd": 6})
+    assert page.evaluate("document.getElementById('search-query').dataset.composing") == "true"
+    page.keyboard.press("Enter")
+    cdp.send("Input.insertText", {"text": "番茄"})
+    page.wait_for_timeout(300)
+    assert posts == [], posts
+    expect(query).to_have_value("番茄")
+    # a second Enter, after the composition ended, searches
+    page.keyboard.press("Enter")
+    expect(page.locator("#search-meta")).to_contain_text("“番茄”", timeout=60_000)
+    assert len(posts) == 1 and '"query":"番茄"' in posts[0].replace(" ", ""), posts
+    _raise_alert(page, "Chinese search")
+    font = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert "WenQuanYi Zen Hei" in font and "Noto Sans CJK SC" in font, font
+    # the glyphs render from a real CJK face, not as empty boxes: the text has a CJK width
+    width = page.evaluate(
+        """() => { const s = document.createElement('span'); s.textContent = '番茄番茄';
+             document.body.append(s); const w = s.getBoundingClientRect().width; s.remove();
+             return w; }"""
+    )
+    assert width > 40, width
+
+
+def test_chinese_highlight_prompt_is_sent_intact(web_page, web_indexed_video: str) -> None:
+    page = web_page
+    posts: list[dict] = []
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r.post_data_json)
+            if r.method == "POST" and r.url.endswith("/api/v1/highlights")
+            else None
+        ),
+    )
+    page.get_by_role("tab", name="Highlights").click()
+    page.get_by_label("Target duration (s)", exact=True).fill("6")
+    prompt = page.get_by_label("What should the highlight reel show?")
+    prompt.focus()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.imeSetComposition", {"text": "huayuan", "selectionStart": 7, "selectionEnd": 7})
+    page.keyboard.press("Enter")  # confirms the candidate: no job may start
+    cdp.send("Input.insertText", {"text": "花园里的番茄"})
+    page.wait_for_timeout(500)
+    assert posts == [], posts
+    expect(prompt).to_have_value("花园里的番茄")
+    prompt.press("Enter")
+    page.wait_for_function("() => location.hash.startsWith('#highlights/')")
+    assert len(posts) == 1 and posts[0]["prompt"] == "花园里的番茄", posts
+    _wait_highlight(page)
+    _raise_alert(page, "Chinese highlight")
+    downloads = page.locator("#hl-result").inner_text()
+    assert "null" not in downloads and "undefined" not in downloads, downloads
+
+
+WEB_TOKEN = "page-test-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def web_token_server(
+    tmp_path_factory: pytest.TempPathFactory, web_library: Path
+) -> Iterator[_ServerThread]:
+    """A second real server, with SCENESPARK_API_TOKEN set (its own data dir, same library)."""
+    home = tmp_path_factory.mktemp("web_token_home")
+    settings = load_settings(
+        home=home,
+        library_roots=[web_library],
+        chroma_url="",
+        llm_base_url="",
+        api_token=WEB_TOKEN,
+    )
+    server = _ServerThread(settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_page_asks_for_the_api_token_once_and_keeps_it_for_the_tab(
+    web_browser, web_token_server: _ServerThread
+) -> None:
+    context = web_browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(CSP_RECORDER)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    requests: list = []
+    page.on("request", lambda r: requests.append(r) if "/api/v1/" in r.url else None)
+    try:
+        page.goto(f"{web_token_server.url}/#library")
+        # the first API call got a 401: the page asks (once, though several calls were refused)
+        dialog = page.locator("#token-dialog")
+        expect(dialog).to_be_visible()
+        page.get_by_label("API token", exact=True).fill("not-the-token")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#token-error")).to_be_visible()
+        page.get_by_label("API token", exact=True).fill(WEB_TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#library-empty")).to_be_visible()
+        expect(page.locator("#alert")).to_be_hidden()
+
+        sessions = [r for r in requests if r.url.endswith("/api/v1/session")]
+        assert [r.post_data_json["token"] for r in sessions] == ["not-the-token", WEB_TOKEN]
+        assert all(r.headers.get("content-type") == "application/json" for r in sessions)
+        after = requests[requests.index(sessions[-1]) + 1 :]
+        assert after, "the refused call was not retried"
+        assert all(r.headers.get("authorization") == f"Bearer {WEB_TOKEN}" for r in after)
+
+        # the session cookie is HttpOnly and SameSite=Strict, and alone opens the API (as the
+        # <video>/<img> loads need): a plain fetch without the header is answered
+        cookie = next(c for c in context.cookies() if c["name"] == "scenespark_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
+        assert page.evaluate("fetch('/api/v1/videos').then(r => r.status)") == 200
+        assert WEB_TOKEN not in page.evaluate("document.cookie")
+
+        # kept for the tab: a reload asks nothing
+        page.reload()
+        page.wait_for_selector("body[data-ready='true']")
+        expect(page.locator("#library-empty")).to_be_visible()
+        expect(dialog).to_be_hidden()
+
+        # an upload is multipart and carries the Bearer header
+        with page.expect_request(lambda r: r.method == "POST" and "/api/v1/videos" in r.url) as up:
+            page.set_input_files(
+                "#upload-file",
+                files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"no video"}],
+            )
+            page.get_by_role("button", name="Upload").click()
+        assert up.value.headers.get("authorization") == f"Bearer {WEB_TOKEN}"
+        assert "multipart/form-data" in (up.value.headers.get("content-type") or "")
+        page.wait_for_timeout(500)
+        expect(dialog).to_be_hidden()
+        assert not _csp_violations(page)
+    finally:
+        context.close()
+    assert not errors, errors
+
+    # a visitor who declines to give the token gets one readable line, not a blank page
+    context = web_browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(f"{web_token_server.url}/#library")
+        expect(page.locator("#token-dialog")).to_be_visible()
+        page.get_by_role("button", name="Cancel").click()
+        text = _alert_text(page)
+        _assert_readable(text)
+        assert "API token" in text, text
+    finally:
+        context.close()
 
 
 def test_remove_video_asks_for_confirmation(web_page, web_indexed_video: str) -> None:
