@@ -172,7 +172,7 @@ class Hit(BaseModel):
     modality_scores: dict[str, float] = Field(default_factory=dict)
     evidence: Evidence = Field(default_factory=Evidence)
     shot_ids: list[int] = Field(default_factory=list)
-    thumbnail: str = ""  # relative to the data dir's media folder ("" = none)
+    thumbnail: str = ""  # relative to the data dir ("" = none)
     thumbnail_url: str = ""  # filled by the server (server/urls.py)
     clip_url: str = ""  # filled by the server
 
@@ -240,8 +240,8 @@ class Clip(BaseModel):
     description: str = ""
     reason: str = ""
     score: float = 0.0
-    path: str = ""  # relative to the data dir's media folder
-    thumbnail: str = ""  # relative to the data dir's media folder
+    path: str = ""  # relative to the data dir
+    thumbnail: str = ""  # relative to the data dir
     url: str = ""  # filled by the server (server/urls.py)
     thumbnail_url: str = ""  # filled by the server
     reel_start_s: float | None = None  # where the clip starts on the reel's clock
@@ -260,10 +260,14 @@ class HighlightResult(BaseModel):
     reel_path: str = ""
     srt_path: str = ""
     edl_path: str = ""
+    fcp7_xml_path: str = ""  # Final Cut Pro 7 XML (Premiere, Resolve)
+    otio_path: str = ""  # OpenTimelineIO
     # URLs of the files above, filled by the server (server/urls.py)
     reel_url: str = ""
     srt_url: str = ""
     edl_url: str = ""
+    fcp7_xml_url: str = ""
+    otio_url: str = ""
     warnings: list[str] = Field(default_factory=list)
 
 

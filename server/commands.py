@@ -108,17 +108,24 @@ def cmd_highlight(args: argparse.Namespace) -> int:
         print(
             f"subtitles: {settings.home / result.srt_path}   edit list: {settings.home / result.edl_path}"
         )
+        for label, rel in (("FCP7 XML", result.fcp7_xml_path), ("OTIO", result.otio_path)):
+            if rel:
+                print(f"{label}: {settings.home / rel}")
     return 0
 
 
 def _copy_outputs(settings: Settings, result, out: Path, *, json_out: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    paths = [result.reel_path, result.srt_path, result.edl_path, *[c.path for c in result.clips]]
+    timelines = [result.edl_path, result.fcp7_xml_path, result.otio_path]
+    paths = [result.reel_path, result.srt_path, *timelines, *[c.path for c in result.clips]]
     for rel in paths:
         if rel:
             shutil.copy2(settings.home / rel, out / Path(rel).name)
     # with --json, stdout carries only the JSON document
-    print(f"copied the reel, clips, SRT and EDL to {out}", file=sys.stderr if json_out else None)
+    print(
+        f"copied the reel, clips, SRT and timelines (EDL, FCP7 XML, OTIO) to {out}",
+        file=sys.stderr if json_out else None,
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -20,11 +20,13 @@ RESULT_FILES: tuple[tuple[str, str], ...] = (
     ("reel_path", "reel_url"),
     ("srt_path", "srt_url"),
     ("edl_path", "edl_url"),
+    ("fcp7_xml_path", "fcp7_xml_url"),
+    ("otio_path", "otio_url"),
 )
 
 
 def media_url(relpath: str) -> str:
-    """URL of a file under the data dir's media folder ("" for no file)."""
+    """URL of a generated file, from its path relative to the data dir ("" for no file)."""
     return f"{MEDIA_FILES_PREFIX}{relpath}" if relpath else ""
 
 

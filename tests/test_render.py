@@ -8,13 +8,15 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import opentimelineio as otio
 import pytest
 from PIL import Image
 
 from scenespark.errors import InvalidInputError, RenderError
 from scenespark.media.subtitles import parse_subtitles
-from scenespark.render.edit_lists import ReelEntry, cmx3600_edl, frames_to_timecode, reel_cues
+from scenespark.render.edit_lists import ReelEntry, reel_cues
 from scenespark.render.reel import RenderOutput, render_highlight
+from scenespark.render.timelines import edl_text, fcp7_xml_text, otio_text
 from scenespark.types import Clip, Modality, Segment
 
 FPS = 25
@@ -114,6 +116,31 @@ def _audio(path: Path) -> np.ndarray:
     raw = _run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-ac", "1", "-ar", "8000",
                 "-f", "s16le", "-"])  # fmt: skip
     return np.frombuffer(raw, dtype=np.int16).astype(np.float32)
+
+
+def frames_to_timecode(frames: int, rate: int) -> str:
+    """Non-drop-frame label of a frame count (OpenTimelineIO's, independent of the writer)."""
+    return otio.opentime.to_timecode(otio.opentime.RationalTime(frames, rate), rate)
+
+
+def _timeline_clips(path: Path, adapter: str) -> list[tuple[str, int, int, int]]:
+    """(source file name, first source frame, record frame, length) of each video clip, as
+    OpenTimelineIO reads the file back."""
+    timeline = otio.adapters.read_from_file(str(path), adapter)
+    video = next(t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video)
+    out = []
+    for clip in video.find_clips():
+        source, record = clip.source_range, clip.range_in_parent()
+        name = Path(otio.url_utils.filepath_from_url(clip.media_reference.target_url)).name
+        out.append(
+            (
+                name,
+                round(source.start_time.to_frames(FPS)),
+                round(record.start_time.to_frames(FPS)),
+                round(source.duration.to_frames(FPS)),
+            )
+        )
+    return out
 
 
 def _edl_events(text: str) -> list[tuple[str, ...]]:
@@ -224,8 +251,36 @@ def test_edl_events(rj_render) -> None:
             frames_to_timecode(rec + frames, FPS),
         )
         rec += frames
-    names = re.findall(r"^\* FROM CLIP NAME: (.+)$", text, flags=re.M)
+    names = re.findall(r"^\* FROM CLIP NAME:\s+(.+)$", text, flags=re.M)
     assert names == ["alpha.mp4", "bravo.mp4", "alpha.mp4"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("adapter,attr", [("fcp_xml", "fcp7_xml_path"), ("otio_json", "otio_path")])
+def test_editor_timelines_reference_the_sources(rj_render, rj_sources, adapter, attr) -> None:
+    """FCP7 XML and .otio, read back with OpenTimelineIO: one clip per reel clip, at the source
+    frames and reel positions the EDL names, pointing at the source files."""
+    result, home, _, _ = rj_render
+    path = home / getattr(result, attr)
+    assert path.suffix == (".xml" if adapter == "fcp_xml" else ".otio")
+    clips = _timeline_clips(path, adapter)
+    src_in = [83, 125, 301]
+    rec_in = [0, FRAMES[0], FRAMES[0] + FRAMES[1]]
+    names = ["alpha.mp4", "bravo.mp4", "alpha.mp4"]
+    assert clips == list(zip(names, src_in, rec_in, FRAMES, strict=True))
+    timeline = otio.adapters.read_from_file(str(path), adapter)
+    sources = {
+        otio.url_utils.filepath_from_url(c.media_reference.target_url)
+        for c in timeline.find_clips()
+    }
+    assert sources == {str(rj_sources["a"].resolve()), str(rj_sources["b"].resolve())}
+    kinds = [t.kind for t in timeline.tracks]
+    assert kinds == [otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio]
+    audio = [type(item).__name__ for item in timeline.tracks[1]]
+    assert audio == ["Clip", "Gap", "Clip"]  # bravo.mp4 has no sound
+    if adapter == "otio_json":
+        ids = [c.metadata["scenespark"]["clip_id"] for c in timeline.tracks[0].find_clips()]
+        assert ids == ["c1", "c2", "c3"]
 
 
 @pytest.mark.slow
@@ -262,6 +317,14 @@ def test_crossfade_shrinks_the_reel_clock(rj_sources, tmp_path: Path) -> None:
     events = _edl_events((tmp_path / result.edl_path).read_text())
     dissolves = [e for e in events if e[2] == "D"]
     assert [e[3] for e in dissolves] == ["010", "010"]
+    for adapter, rel in (("fcp_xml", result.fcp7_xml_path), ("otio_json", result.otio_path)):
+        timeline = otio.adapters.read_from_file(str(tmp_path / rel), adapter)
+        video = timeline.tracks[0]
+        assert len(video.find_clips()) == 3
+        transitions = [t for t in video if isinstance(t, otio.schema.Transition)]
+        assert [(t.in_offset + t.out_offset).to_frames(FPS) for t in transitions] == [10, 10]
+        # The whole timeline is as long as the reel: the dissolves overlap the clips.
+        assert video.duration().to_seconds() == pytest.approx(expected_s, abs=FRAME_S)
 
 
 @pytest.mark.slow
@@ -409,12 +472,60 @@ def test_reel_cues_clip_and_retime() -> None:
 
 def test_cmx3600_layout() -> None:
     entries = [ReelEntry("a", "my clip.mov", 3600.0, 2.0, 0.0, has_audio=False)]
-    text = cmx3600_edl(entries, fps=29.97, title="Goals & saves", clip_ids=["k1"])
+    text = edl_text(entries, fps=29.97, title="Goals & saves", clip_ids=["k1"])
     lines = text.splitlines()
     assert lines[0] == "TITLE: GOALS & SAVES" and lines[1] == "FCM: NON-DROP FRAME"
     assert (
         lines[3] == "001  AX       V     C        00:59:56:12 00:59:58:12 00:00:00:00 00:00:02:00"
     )
-    assert "* FROM CLIP NAME: my clip.mov" in lines and "* SCENESPARK CLIP ID: k1" in lines
+    # OpenTimelineIO's CMX writer puts two spaces after the colon, as Avid does; the clip id
+    # (an EDL has no place for it) is kept in the .otio file's metadata.
+    assert "* FROM CLIP NAME:  my clip.mov" in lines
+    timeline = otio.adapters.read_from_string(
+        otio_text(entries, fps=29.97, title="Goals & saves", clip_ids=["k1"]), "otio_json"
+    )
+    assert [c.metadata["scenespark"]["clip_id"] for c in timeline.find_clips()] == ["k1"]
     # One hour of 29.97 fps video is 107,892 frames: labelled 00:59:56:12 in non-drop timecode.
     assert "00:59:56:12" in text
+
+
+def test_timelines_with_dissolves_and_a_silent_clip(tmp_path: Path) -> None:
+    """Pure: three clips overlapping by 10 frames at 25 fps, the middle one without sound. The
+    EDL keeps the classic form (the outgoing event ends where the dissolve starts); FCP7 XML and
+    .otio read back with the same clips, frames and a centred 10-frame dissolve."""
+    source = tmp_path / "my source.mp4"
+    entries = [
+        ReelEntry("a", source.name, 3.32, 4.0, 0.0, True, str(source), 30.0),
+        ReelEntry("b", source.name, 5.0, 3.0, 3.6, False, str(source), 30.0),
+        ReelEntry("a", source.name, 12.0, 2.0, 6.2, True, str(source), 30.0),
+    ]
+    edl = edl_text(entries, fps=FPS, title="t", clip_ids=["c1", "c2", "c3"])
+    events = _edl_events(edl)
+    assert [(e[0], e[1], e[2], e[3]) for e in events] == [
+        ("001", "AA/V", "C", None),
+        ("002", "AA/V", "C", None),  # the outgoing clip's last frame before the dissolve
+        ("002", "V", "D", "010"),
+        ("003", "V", "C", None),
+        ("003", "AA/V", "D", "010"),
+    ]
+    assert events[0][4:] == tuple(frames_to_timecode(f, FPS) for f in (83, 173, 0, 90))
+    assert events[2][4:] == tuple(frames_to_timecode(f, FPS) for f in (125, 190, 90, 155))
+    for adapter, text in (
+        ("fcp_xml", fcp7_xml_text(entries, fps=FPS, title="t")),
+        ("otio_json", otio_text(entries, fps=FPS, title="t")),
+    ):
+        path = tmp_path / f"reel.{adapter}"
+        path.write_text(text, encoding="utf-8")
+        # cut in the middle of each overlap: 90+5 and 155+5
+        assert _timeline_clips(path, adapter) == [
+            ("my source.mp4", 83, 0, 95),
+            ("my source.mp4", 130, 95, 65),
+            ("my source.mp4", 305, 160, 45),
+        ]
+        timeline = otio.adapters.read_from_file(str(path), adapter)
+        dissolves = [t for t in timeline.tracks[0] if isinstance(t, otio.schema.Transition)]
+        assert [(d.in_offset.to_frames(FPS), d.out_offset.to_frames(FPS)) for d in dissolves] == [
+            (5, 5),
+            (5, 5),
+        ]
+        assert [type(i).__name__ for i in timeline.tracks[1]] == ["Clip", "Gap", "Clip"]

@@ -36,18 +36,16 @@ def normalise_words(text: str) -> list[str]:
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
+    """(substitutions + deletions + insertions) / reference words, computed by jiwer on the
+    normalised words (an empty reference: 0 for an empty hypothesis, else 1)."""
+    import jiwer
+
     ref, hyp = normalise_words(reference), normalise_words(hypothesis)
     if not ref:
         return 0.0 if not hyp else 1.0
-    previous = list(range(len(hyp) + 1))
-    for i, r_word in enumerate(ref, 1):
-        current = [i] + [0] * len(hyp)
-        for j, h_word in enumerate(hyp, 1):
-            current[j] = min(
-                previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r_word != h_word)
-            )
-        previous = current
-    return previous[-1] / len(ref)
+    if not hyp:
+        return 1.0  # every reference word deleted
+    return float(jiwer.wer(" ".join(ref), " ".join(hyp)))
 
 
 def transcript_wer(narration: Sequence[dict], speech: Sequence[Segment]) -> float:

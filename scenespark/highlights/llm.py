@@ -189,7 +189,9 @@ class LLMPlanner:
             base_url=settings.llm_base_url,
             api_key=settings.llm_api_key or "not-needed",
             timeout=settings.llm_timeout_s,
-            max_retries=0,
+            # The client retries timeouts, connection errors, 408/409/429 and 5xx itself, with
+            # exponential back-off and jitter, honouring Retry-After.
+            max_retries=settings.llm_retries,
         )
         self._format_index = 0  # advances when the server rejects a response_format
 
@@ -240,10 +242,10 @@ class LLMPlanner:
 
     # ---- transport -------------------------------------------------------------------------
     def _complete(self, messages: list[dict[str, str]], ids: list[str]) -> str:
+        """One completion (retried by the client, see ``max_retries``). An endpoint that rejects
+        a ``response_format`` (HTTP 400/422) is asked again with the next simpler format."""
         attempts = 1 + self.settings.llm_retries
-        last_error = "no attempt made"
-        attempt = 0
-        while attempt < attempts:
+        while True:
             fmt = _FORMATS[self._format_index]
             kwargs: dict[str, Any] = {}
             if fmt == "json_schema":
@@ -260,10 +262,16 @@ class LLMPlanner:
                     temperature=0,
                     **kwargs,
                 )
-            except openai.APITimeoutError:
-                last_error = f"timed out after {self.settings.llm_timeout_s:g} s"
+            except openai.APITimeoutError as exc:
+                raise LLMError(
+                    f"LLM endpoint failed after {attempts} attempt(s): "
+                    f"timed out after {self.settings.llm_timeout_s:g} s"
+                ) from exc
             except openai.APIConnectionError as exc:
-                last_error = f"connection failed ({_one_line(exc)})"
+                raise LLMError(
+                    f"LLM endpoint failed after {attempts} attempt(s): "
+                    f"connection failed ({_one_line(exc)})"
+                ) from exc
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 if status in (400, 422) and self._format_index < len(_FORMATS) - 1:
@@ -271,19 +279,15 @@ class LLMPlanner:
                     self._format_index += 1
                     continue  # not a failed attempt: same request, simpler format
                 if status >= 500 or status in (408, 409, 429):
-                    last_error = f"HTTP {status}"
-                else:
                     raise LLMError(
-                        f"LLM endpoint rejected the request: HTTP {status} {_one_line(exc)}"
+                        f"LLM endpoint failed after {attempts} attempt(s): HTTP {status}"
                     ) from exc
-            else:
-                if not response.choices:
-                    return ""
-                choice = response.choices[0]
-                return choice.message.content or ""
-            attempt += 1
-            log.info("LLM attempt %d/%d failed: %s", attempt, attempts, last_error)
-        raise LLMError(f"LLM endpoint failed after {attempts} attempt(s): {last_error}")
+                raise LLMError(
+                    f"LLM endpoint rejected the request: HTTP {status} {_one_line(exc)}"
+                ) from exc
+            if not response.choices:
+                return ""
+            return response.choices[0].message.content or ""
 
 
 def _one_line(exc: BaseException) -> str:

@@ -135,6 +135,7 @@ class HighlightService:
             rendered.srt_path,
             rendered.edl_path,
         )
+        result.fcp7_xml_path, result.otio_path = rendered.fcp7_xml_path, rendered.otio_path
         result.warnings.extend(rendered.warnings)
         report(1.0, "done")
         return result

@@ -1,4 +1,12 @@
-"""64-bit perceptual hashes (numpy only) for near-duplicate frame detection."""
+"""64-bit perceptual hashes (numpy only) for near-duplicate frame detection.
+
+Kept hand-written after measuring it against ImageHash's ``phash`` (bench/perceptual_hash.py:
+frames every 0.5 s of the shared corpus A, grey, longest side 128, as the scanner hashes them):
+the same dedup behaviour (same-scene pairs within 2 s merged at distance 6: 607/806 here, 604/806
+with ImageHash; different-scene pairs merged: 0/23,611 for both) at 2.1 ms per hash against
+16.6 ms (machine shared by other jobs; the ratio held at 4-8x over runs), and without ImageHash's
+scipy and PyWavelets dependencies.
+"""
 
 from __future__ import annotations
 

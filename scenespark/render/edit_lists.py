@@ -1,5 +1,6 @@
-"""Edit lists for a rendered highlight reel: the reel's SRT (speech retimed to the reel clock)
-and a CMX3600 EDL for editors.
+"""Where each clip of a rendered reel sits (:class:`ReelEntry`) and the reel's SRT (speech
+retimed to the reel clock). The editor timelines (EDL, FCP7 XML, .otio) are built from the same
+entries in :mod:`scenespark.render.timelines`.
 
 Pure functions over :class:`ReelEntry` (where one clip sits on the source and on the reel), so
 they are testable without ffmpeg. With crossfades, consecutive entries overlap on the reel by
@@ -8,8 +9,6 @@ the crossfade; subtitles switch from one clip to the next at the middle of each 
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +16,6 @@ from scenespark.media.subtitles import Cue, format_srt
 from scenespark.types import Segment
 
 MIN_CUE_S = 0.1  # cues clipped shorter than this are dropped (a flash nobody can read)
-_EDL_NAME_RE = re.compile(r"[^\x20-\x7e]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +28,8 @@ class ReelEntry:
     duration_s: float  # length of the rendered clip (whole frames)
     reel_start_s: float
     has_audio: bool = True
+    source_path: str = ""  # the source file, referenced by the editor timelines
+    source_duration_s: float = 0.0  # its whole length (the media an editor may trim into)
 
     @property
     def source_end_s(self) -> float:
@@ -79,94 +79,3 @@ def reel_cues(
 
 def srt_text(cues: Sequence[Cue]) -> str:
     return format_srt(cues)
-
-
-# --------------------------------------------------------------------------------------------
-# CMX3600
-# --------------------------------------------------------------------------------------------
-
-
-def timecode_rate(fps: float) -> int:
-    """Integer timecode base for an fps (29.97 → 30 non-drop, 23.976 → 24)."""
-    return max(1, round(fps))
-
-
-def frames_to_timecode(frames: int, rate: int) -> str:
-    frames = max(0, int(frames))
-    hours, rest = divmod(frames, 3600 * rate)
-    minutes, rest = divmod(rest, 60 * rate)
-    seconds, ff = divmod(rest, rate)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}:{ff:02d}"
-
-
-def seconds_to_frames(seconds: float, fps: float) -> int:
-    return math.floor(seconds * fps + 1e-6 + 0.5)
-
-
-def _edl_name(text: str) -> str:
-    return _EDL_NAME_RE.sub("_", text)[:120] or "untitled"
-
-
-def _event_line(
-    number: int, track: str, trans: str, dur: str, times: tuple[int, int, int, int], rate: int
-) -> str:
-    tcs = " ".join(frames_to_timecode(f, rate) for f in times)
-    return f"{number:03d}  AX       {track:<5} {trans:<4} {dur:>3} {tcs}"
-
-
-def cmx3600_edl(
-    entries: Sequence[ReelEntry],
-    *,
-    fps: float,
-    title: str = "SceneSpark highlight",
-    clip_ids: Sequence[str] | None = None,
-) -> str:
-    """A CMX3600 EDL (non-drop frame): one cut event per clip, dissolves where clips overlap.
-
-    Source timecodes count from 00:00:00:00 at the start of each source file; record
-    timecodes are positions on the reel.
-    """
-    rate = timecode_rate(fps)
-    lines = [f"TITLE: {_edl_name(title).upper()[:70]}", "FCM: NON-DROP FRAME", ""]
-    # Frame counts use the true rate (29.97 counts 29.97 frames a second); timecodes label those
-    # counts at the integer non-drop base.
-    rec_in = [seconds_to_frames(e.reel_start_s, fps) for e in entries]
-    rec_end = [seconds_to_frames(e.reel_end_s, fps) for e in entries]
-    src_in = [seconds_to_frames(e.source_start_s, fps) for e in entries]
-    for i, entry in enumerate(entries):
-        number = i + 1
-        track = "AA/V" if entry.has_audio else "V"
-        # An event ends where the next one starts (its dissolve, if any, belongs to the next).
-        rec_out = min(rec_end[i], rec_in[i + 1]) if i + 1 < len(entries) else rec_end[i]
-        src_out = src_in[i] + (rec_out - rec_in[i])
-        overlap = rec_end[i - 1] - rec_in[i] if i > 0 else 0
-        if overlap > 0:
-            prev = entries[i - 1]
-            prev_out = src_in[i - 1] + (rec_in[i] - rec_in[i - 1])
-            prev_track = "AA/V" if prev.has_audio else "V"
-            lines.append(
-                _event_line(
-                    number, prev_track, "C", "", (prev_out, prev_out, rec_in[i], rec_in[i]), rate
-                )
-            )
-            lines.append(
-                _event_line(
-                    number,
-                    track,
-                    "D",
-                    f"{overlap:03d}",
-                    (src_in[i], src_out, rec_in[i], rec_out),
-                    rate,
-                )
-            )
-            lines.append(f"* FROM CLIP NAME: {_edl_name(prev.source_name)}")
-            lines.append(f"* TO CLIP NAME: {_edl_name(entry.source_name)}")
-        else:
-            lines.append(
-                _event_line(number, track, "C", "", (src_in[i], src_out, rec_in[i], rec_out), rate)
-            )
-            lines.append(f"* FROM CLIP NAME: {_edl_name(entry.source_name)}")
-        if clip_ids is not None and i < len(clip_ids):
-            lines.append(f"* SCENESPARK CLIP ID: {_edl_name(clip_ids[i])}")
-        lines.append("")
-    return "\n".join(lines)

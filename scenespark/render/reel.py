@@ -35,7 +35,8 @@ from pydantic import BaseModel, Field
 
 from scenespark.errors import InvalidInputError, NotFoundError, RenderError
 from scenespark.render import ffmpeg_steps as steps
-from scenespark.render.edit_lists import ReelEntry, cmx3600_edl, reel_cues, srt_text
+from scenespark.render.edit_lists import ReelEntry, reel_cues, srt_text
+from scenespark.render.timelines import edl_text, fcp7_xml_text, otio_text
 from scenespark.types import Clip, Segment
 
 ProgressFn = Callable[[float, str], None]
@@ -52,6 +53,8 @@ class RenderOutput(BaseModel):
     reel_path: str = ""
     srt_path: str = ""
     edl_path: str = ""
+    fcp7_xml_path: str = ""
+    otio_path: str = ""
     thumbnails: list[str] = Field(default_factory=list)  # one per clip, same order
     reel_duration_s: float = 0.0  # measured with ffprobe
     width: int = 0
@@ -149,7 +152,8 @@ def render_highlight(
     clip_workers: int = DEFAULT_CLIP_WORKERS,
 ) -> RenderOutput:
     """Render ``clips`` (cut from ``sources[video_id]``) into ``out_dir``: per-clip mp4s and
-    thumbnails, ``reel.mp4``, ``reel.srt`` and ``reel.edl``.
+    thumbnails, ``reel.mp4``, ``reel.srt`` and the editor timelines ``reel.edl`` (CMX3600),
+    ``reel.xml`` (FCP7 XML) and ``reel.otio``.
 
     ``loudnorm`` turns per-clip loudness normalisation on; ``audio_filter`` picks the filter
     (``dynaudnorm`` or ``loudnorm``). ``timeout_s`` bounds the whole render; ``clip_workers``
@@ -200,8 +204,8 @@ def render_highlight(
         thumb_finals = [out_dir / f"{s}.jpg" for s in stems]
         clip_temps = [temp_for(p) for p in clip_finals]
         thumb_temps = [temp_for(p) for p in thumb_finals]
-        reel_final, srt_final, edl_final = (
-            out_dir / f"reel.{ext}" for ext in ("mp4", "srt", "edl")
+        reel_final, srt_final, edl_final, xml_final, otio_final = (
+            out_dir / f"reel.{ext}" for ext in ("mp4", "srt", "edl", "xml", "otio")
         )
         reel_temp = temp_for(reel_final)
 
@@ -307,17 +311,22 @@ def render_highlight(
                 duration_s=duration_s,
                 reel_start_s=reel_start_s,
                 has_audio=infos[c.video_id].has_audio,
+                source_path=str(infos[c.video_id].path),
+                source_duration_s=infos[c.video_id].duration_s,
             )
             for c, (start_s, _), duration_s, reel_start_s in zip(
                 clips, spans, durations_s, reel_starts, strict=True
             )
         ]
-        srt_temp, edl_temp = temp_for(srt_final), temp_for(edl_final)
+        srt_temp = temp_for(srt_final)
         srt_temp.write_text(srt_text(reel_cues(entries, speech)), encoding="utf-8")
-        edl_temp.write_text(
-            cmx3600_edl(entries, fps=float(fps), title=title, clip_ids=[c.clip_id for c in clips]),
-            encoding="utf-8",
-        )
+        timing = {"fps": float(fps), "title": title, "clip_ids": [c.clip_id for c in clips]}
+        for final, write in (
+            (edl_final, edl_text),
+            (xml_final, fcp7_xml_text),
+            (otio_final, otio_text),
+        ):
+            temp_for(final).write_text(write(entries, **timing), encoding="utf-8")
         report(0.97, "publishing")
         for temp, final in published:
             os.replace(temp, final)
@@ -351,6 +360,8 @@ def render_highlight(
         reel_path=_relative(reel_final, home),
         srt_path=_relative(srt_final, home),
         edl_path=_relative(edl_final, home),
+        fcp7_xml_path=_relative(xml_final, home),
+        otio_path=_relative(otio_final, home),
         thumbnails=[_relative(p, home) for p in thumb_finals],
         reel_duration_s=round(reel_duration_s, 3),
         width=width,
