@@ -225,10 +225,6 @@ class BoundaryIndex(BaseModel):
         i = bisect_left(self.shot_cuts, t - _EPS_S)
         return self.shot_cuts[i] if i < len(self.shot_cuts) else self.duration_s
 
-    def is_shot_cut(self, t: float, tol_s: float = 0.01) -> bool:
-        i = bisect_left(self.shot_cuts, t - tol_s)
-        return i < len(self.shot_cuts) and abs(self.shot_cuts[i] - t) <= tol_s
-
     def distance_to_boundary(self, t: float) -> float:
         """Distance from ``t`` to the nearest sentence boundary or shot cut (inf when none)."""
         best = float("inf")

@@ -9,10 +9,10 @@ the clips; it enforces durations, clip counts and locks whatever the ranking ste
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from scenespark.config import Settings
 from scenespark.errors import LLMError, ValidationFailedError
 from scenespark.highlights.candidates import BoundaryIndex, Candidate
 from scenespark.highlights.labels import (
@@ -24,8 +24,8 @@ from scenespark.highlights.labels import (
 )
 from scenespark.highlights.llm import MAX_LLM_CANDIDATES, LLMClipChoice, LLMPlan, LLMPlanner
 from scenespark.highlights.llm import sanitize_text as _clean
-from scenespark.highlights.prompt_parse import parse_prompt
-from scenespark.highlights.solver import SolverParams, solve
+from scenespark.highlights.prompt_parse import ParsedPrompt, parse_prompt
+from scenespark.highlights.solver import SolvedClip, SolverParams, solve
 from scenespark.types import Clip, HighlightRequest
 
 log = logging.getLogger(__name__)
@@ -163,130 +163,197 @@ def plan_highlight(
     candidates: list[Candidate],
     boundaries: dict[str, BoundaryIndex],
     *,
-    settings: Settings | None = None,
     llm: LLMPlanner | None = None,
     params: PlannerParams | None = None,
 ) -> PlanResult:
     """Plan a highlight reel from stored candidates (re-plannable with new request params).
 
     ``llm=None`` uses the deterministic planner. ``locked_clip_ids`` / ``excluded_clip_ids`` of
-    the request may hold clip ids of an earlier plan (or candidate ids).
+    the request may hold clip ids of an earlier plan (or candidate ids). The steps: check the
+    request, resolve locks and exclusions, rank the relevant candidates, settle the target
+    duration, let the LLM (if any) choose and label, solve the budget, make the clips.
     """
-    del settings  # reserved: the LLM planner carries its own settings
     params = params or PlannerParams()
-    if request.min_clip_s > request.max_clip_s:
-        raise ValidationFailedError(
-            f"min_clip_s ({request.min_clip_s:g}) is larger than max_clip_s "
-            f"({request.max_clip_s:g})"
-        )
+    _check_clip_limits(request)
     parsed = parse_prompt(request.prompt)
-    warnings: list[str] = []
+    locks = _resolve_locks(request, candidates)
+    warnings = list(locks.warnings)
 
-    def ids_of(wanted: list[str]) -> tuple[set[str], set[str]]:
-        found = {
-            c.candidate_id for c in candidates if c.clip_id in wanted or c.candidate_id in wanted
-        }
-        known = {c.clip_id for c in candidates} | {c.candidate_id for c in candidates}
-        return found, {w for w in wanted if w not in known}
-
-    locked, missing_locked = ids_of(request.locked_clip_ids)
-    excluded, _ = ids_of(request.excluded_clip_ids)
-    if locked & excluded:
-        raise ValidationFailedError("a clip cannot be both locked and excluded")
-    if missing_locked:
-        warnings.append(f"locked clips not found: {', '.join(sorted(missing_locked))}")
-
-    pool = [c for c in candidates if c.candidate_id not in excluded]
-    relevant, n_weak = filter_relevant(pool, params, locked)
-    ranked, dupes = rank_candidates(relevant, params, locked)
+    pool = [c for c in candidates if c.candidate_id not in locks.excluded]
+    relevant, n_weak = filter_relevant(pool, params, locks.locked)
+    ranked, dupes = rank_candidates(relevant, params, locks.locked)
     log.debug("planner: %d candidates, %d weak, %d duplicates", len(pool), n_weak, len(dupes))
 
-    requested = request.target_duration_s or parsed.target_duration_s
-    available = available_duration_s(ranked, request)
-    if parsed.wants_everything:
-        target = min(requested, available) if requested else available
-    else:
-        target = requested or 60.0
-    target = max(target, request.min_clip_s)
-
-    result = PlanResult(topic=parsed.topic, target_duration_s=round(target, 3))
+    requested_s = request.target_duration_s or parsed.target_duration_s
+    target_s = _target_duration_s(request, parsed, requested_s, ranked)
+    result = PlanResult(topic=parsed.topic, target_duration_s=round(target_s, 3))
     if not ranked:
         result.warnings = [*warnings, f"no relevant material found for '{parsed.topic}'"]
         return result
 
-    choices: dict[str, LLMClipChoice] = {}
-    plan: LLMPlan | None = None
-    order = ranked
-    if llm is not None:
-        try:
-            plan = llm.choose(
-                request, ranked[: params.max_llm_candidates], target_duration_s=target
-            )
-            by_id = {c.candidate_id: c for c in ranked}
-            order = [by_id[ch.candidate_id] for ch in plan.clips]
-            # the solver draws on the rest (best first) only if the picks fall short
-            picked = {c.candidate_id for c in order}
-            order += [c for c in ranked if c.candidate_id not in picked]
-            choices = {ch.candidate_id: ch for ch in plan.clips}
-            result.planner = llm.name
-        except LLMError as exc:
-            warnings.append(f"LLM failed: {exc.one_line()}; used the deterministic planner")
-            plan = None
-
+    choice = _llm_choice(llm, request, ranked, params, target_s)
+    warnings += choice.warnings
     solved = solve(
-        order,
+        choice.order,
         boundaries,
         SolverParams(
-            target_duration_s=target,
+            target_duration_s=target_s,
             tolerance=request.tolerance,
             min_clip_s=request.min_clip_s,
             max_clip_s=request.max_clip_s,
             max_clips=request.max_clips,
             order=request.order,
-            take_all=parsed.wants_everything and not requested,
+            take_all=parsed.wants_everything and not requested_s,
         ),
-        locked_ids=locked,
+        locked_ids=locks.locked,
         topic=parsed.topic,
     )
-    by_id = {c.candidate_id: c for c in candidates}
-    if plan is not None:
-        extra = [sc for sc in solved.clips if sc.candidate_ids[0] not in choices and not sc.locked]
+    if choice.plan is not None:
+        extra = [
+            sc for sc in solved.clips if sc.candidate_ids[0] not in choice.labels and not sc.locked
+        ]
         if extra:
             warnings.append(
                 f"the LLM's choice was short of the target; added {len(extra)} clip(s) "
                 "from the best remaining candidates"
             )
-    for sc in solved.clips:
+    result.planner = choice.planner
+    _add_clips(result, solved.clips, candidates, choice.labels, parsed.topic)
+    result.duration_s = solved.total_s
+    result.warnings = warnings + solved.warnings
+    _name_the_reel(result, choice.plan, parsed.topic)
+    return result
+
+
+# ---- the steps -------------------------------------------------------------------------------
+@dataclass
+class _Locks:
+    locked: set[str]  # candidate ids
+    excluded: set[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Choice:
+    """The candidates in the order the solver takes them, and the LLM's labels if it chose."""
+
+    order: list[Candidate]
+    labels: dict[str, LLMClipChoice] = field(default_factory=dict)  # by candidate id
+    plan: LLMPlan | None = None
+    planner: str = DETERMINISTIC
+    warnings: list[str] = field(default_factory=list)
+
+
+def _check_clip_limits(request: HighlightRequest) -> None:
+    if request.min_clip_s > request.max_clip_s:
+        raise ValidationFailedError(
+            f"min_clip_s ({request.min_clip_s:g}) is larger than max_clip_s "
+            f"({request.max_clip_s:g})"
+        )
+
+
+def _resolve_locks(request: HighlightRequest, candidates: list[Candidate]) -> _Locks:
+    """Locked and excluded candidate ids (given as clip or candidate ids); both at once is an
+    error, unknown locked ids a warning."""
+    known = {c.clip_id for c in candidates} | {c.candidate_id for c in candidates}
+
+    def ids_of(wanted: list[str]) -> set[str]:
+        return {
+            c.candidate_id for c in candidates if c.clip_id in wanted or c.candidate_id in wanted
+        }
+
+    locks = _Locks(
+        locked=ids_of(request.locked_clip_ids), excluded=ids_of(request.excluded_clip_ids)
+    )
+    if locks.locked & locks.excluded:
+        raise ValidationFailedError("a clip cannot be both locked and excluded")
+    missing = {w for w in request.locked_clip_ids if w not in known}
+    if missing:
+        locks.warnings.append(f"locked clips not found: {', '.join(sorted(missing))}")
+    return locks
+
+
+def _target_duration_s(
+    request: HighlightRequest,
+    parsed: ParsedPrompt,
+    requested_s: float | None,
+    ranked: list[Candidate],
+) -> float:
+    """The requested length (default 60 s); "everything about X" takes what the material offers,
+    at most the requested length."""
+    if parsed.wants_everything:
+        available = available_duration_s(ranked, request)
+        target = min(requested_s, available) if requested_s else available
+    else:
+        target = requested_s or 60.0
+    return max(target, request.min_clip_s)
+
+
+def _llm_choice(
+    llm: LLMPlanner | None,
+    request: HighlightRequest,
+    ranked: list[Candidate],
+    params: PlannerParams,
+    target_s: float,
+) -> _Choice:
+    """The LLM's picks first (the solver draws on the rest, best first, only if they fall
+    short); the deterministic ranking when there is no LLM or it fails."""
+    if llm is None:
+        return _Choice(order=ranked)
+    try:
+        plan = llm.choose(request, ranked[: params.max_llm_candidates], target_duration_s=target_s)
+    except LLMError as exc:
+        warning = f"LLM failed: {exc.one_line()}; used the deterministic planner"
+        return _Choice(order=ranked, warnings=[warning])
+    by_id = {c.candidate_id: c for c in ranked}
+    order = [by_id[ch.candidate_id] for ch in plan.clips]
+    picked = {c.candidate_id for c in order}
+    order += [c for c in ranked if c.candidate_id not in picked]
+    labels = {ch.candidate_id: ch for ch in plan.clips}
+    return _Choice(order=order, labels=labels, plan=plan, planner=llm.name)
+
+
+def _add_clips(
+    result: PlanResult,
+    solved: list[SolvedClip],
+    candidates: list[Candidate],
+    labels: dict[str, LLMClipChoice],
+    topic: str,
+) -> None:
+    """A clip per solved span, labelled from its evidence (the LLM's labels when it chose it)."""
+    by_id = {c.candidate_id: c for c in candidates}
+    for sc in solved:
         members = [by_id[i] for i in sc.candidate_ids]
         primary = members[0]
-        choice = choices.get(primary.candidate_id)
         clip = Clip(
             clip_id=primary.clip_id,
             video_id=sc.video_id,
             start_s=sc.start_s,
             end_s=sc.end_s,
-            tags=tags_for(members, parsed.topic),
+            tags=tags_for(members, topic),
             title=title_for(primary),
             description=description_for(primary, sc.start_s, sc.end_s),
             reason=reason_for(primary),
             score=round(sc.score, 4),
         )
+        choice = labels.get(primary.candidate_id)
         if choice is not None:
             _apply_llm_labels(clip, choice)
         result.clips.append(clip)
         result.clip_sources[clip.clip_id] = list(sc.candidate_ids)
-    result.duration_s = solved.total_s
-    result.warnings = warnings + solved.warnings
+
+
+def _name_the_reel(result: PlanResult, plan: LLMPlan | None, topic: str) -> None:
+    """Title and description: the LLM's (cleaned) if it gave them, else made from the clips."""
     videos = {c.video_id for c in result.clips}
     default_description = (
         f"{len(result.clips)} clips ({result.duration_s:.0f} s) from {len(videos)} "
-        f"video{'s' if len(videos) != 1 else ''} about {parsed.topic}"
+        f"video{'s' if len(videos) != 1 else ''} about {topic}"
     )
     result.title = (
         plan and _clean(plan.title, 120)
-    ) or f"{parsed.topic[:1].upper()}{parsed.topic[1:]} highlights"
+    ) or f"{topic[:1].upper()}{topic[1:]} highlights"
     result.description = (plan and _clean(plan.description, 500)) or default_description
-    return result
 
 
 def _apply_llm_labels(clip: Clip, choice: LLMClipChoice) -> None:

@@ -100,7 +100,6 @@ class HighlightService:
             request,
             candidates,
             boundaries,
-            settings=settings,
             llm=LLMPlanner.from_settings(settings),
         )
         result = HighlightResult(

@@ -15,7 +15,6 @@ import fcntl
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 from scenespark.config import Settings
@@ -124,7 +123,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def lock_path(settings: Settings) -> Path:
-    return settings.home / LOCK_NAME

@@ -371,10 +371,3 @@ def render_highlight(
         stream_copy=stream_copy,
         warnings=warnings,
     )
-
-
-def expected_reel_duration_s(durations_s: list[float], crossfade_s: float) -> float:
-    """Length of a reel of clips joined with ``crossfade_s`` overlaps."""
-    if not durations_s:
-        return 0.0
-    return math.fsum(durations_s) - crossfade_s * (len(durations_s) - 1)
