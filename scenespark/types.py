@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
 
 
 def utc_now() -> datetime:
@@ -181,15 +187,59 @@ class Hit(BaseModel):
         return self.end_s - self.start_s
 
 
+MAX_LISTED_IDS = 1000  # video_ids, locked/excluded clip ids per request
+MAX_ID_CHARS = 200
+MIN_CLIP_S, MAX_CLIP_S = 0.5, 600.0
+MAX_REEL_S_LIMIT = 86_400.0  # the most any request may ask for; SCENESPARK_MAX_REEL_S clamps lower
+
+
+_T = TypeVar("_T")
+
+
+def _unique(values: list[_T] | None) -> list[_T] | None:
+    """The list without repeats, first occurrence kept (None stays None)."""
+    return list(dict.fromkeys(values)) if values is not None else None
+
+
+def _number_only(value: object) -> object:
+    """JSON ``true``/``false`` or a string is not a number (pydantic's lax mode reads them so)."""
+    if isinstance(value, bool | str):
+        raise ValueError("expected a number")
+    return value
+
+
+def _bool_only(value: object) -> object:
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return value
+
+
+# Request fields take JSON types as they are, whatever strictness the web framework asks for.
+JsonInt = Annotated[int, BeforeValidator(_number_only)]
+JsonFloat = Annotated[float, BeforeValidator(_number_only)]
+JsonBool = Annotated[bool, BeforeValidator(_bool_only)]
+ReelSeconds = Annotated[float, Field(gt=0.0, le=MAX_REEL_S_LIMIT), BeforeValidator(_number_only)]
+Seconds = Annotated[float, Field(ge=0.0), BeforeValidator(_number_only)]
+Score = Annotated[float, Field(ge=0.0, le=1.0), BeforeValidator(_number_only)]
+Ident = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
+IdList = Annotated[
+    list[Ident],
+    Field(max_length=MAX_LISTED_IDS, description=f"at most {MAX_LISTED_IDS}; repeats dropped"),
+    AfterValidator(_unique),
+]
+
+
 class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=1000, examples=["where do they talk about pricing"])
-    top_k: int = Field(10, ge=1, le=200)
-    video_ids: list[str] | None = None
-    modalities: list[Modality] | None = None
-    start_s: float | None = Field(None, ge=0.0, description="only spans ending after this time")
-    end_s: float | None = Field(None, ge=0.0, description="only spans starting before this time")
+    top_k: JsonInt = Field(10, ge=1, le=200)
+    video_ids: IdList | None = None
+    modalities: Annotated[list[Modality], Field(max_length=3), AfterValidator(_unique)] | None = (
+        None
+    )
+    start_s: Seconds | None = Field(None, description="only spans ending after this time")
+    end_s: Seconds | None = Field(None, description="only spans starting before this time")
     group_by: Literal["span", "video"] = "span"
-    min_score: float | None = Field(None, ge=0.0, le=1.0)
+    min_score: Score | None = None
 
 
 class VideoHits(BaseModel):
@@ -215,19 +265,22 @@ class HighlightRequest(BaseModel):
     prompt: str = Field(
         min_length=1, max_length=2000, examples=["a 30-second highlight of the animals"]
     )
-    target_duration_s: float | None = Field(
-        None, gt=0.0, le=3600.0, description="empty = parsed from the prompt, else 60 s"
+    target_duration_s: ReelSeconds | None = Field(
+        None,
+        description="empty = parsed from the prompt, else 60 s; clamped to SCENESPARK_MAX_REEL_S",
     )
-    tolerance: float = Field(0.10, ge=0.0, le=1.0, description="allowed relative duration error")
-    video_ids: list[str] | None = None
-    min_clip_s: float = Field(2.0, gt=0.0)
-    max_clip_s: float = Field(20.0, gt=0.0)
-    max_clips: int = Field(12, ge=1, le=100)
+    tolerance: JsonFloat = Field(
+        0.10, ge=0.0, le=1.0, description="allowed relative duration error"
+    )
+    video_ids: IdList | None = None
+    min_clip_s: JsonFloat = Field(2.0, ge=MIN_CLIP_S, le=MAX_CLIP_S)
+    max_clip_s: JsonFloat = Field(20.0, ge=MIN_CLIP_S, le=MAX_CLIP_S)
+    max_clips: JsonInt = Field(12, ge=1, le=100)
     order: Literal["chronological", "relevance"] = "chronological"
-    crossfade_s: float = Field(0.0, ge=0.0, le=2.0)
-    stream_copy: bool = Field(False, description="fast raw clips (keyframe-aligned, not exact)")
-    locked_clip_ids: list[str] = Field(default_factory=list)
-    excluded_clip_ids: list[str] = Field(default_factory=list)
+    crossfade_s: JsonFloat = Field(0.0, ge=0.0, le=2.0)
+    stream_copy: JsonBool = Field(False, description="fast raw clips (keyframe-aligned, not exact)")
+    locked_clip_ids: IdList = Field(default_factory=list)
+    excluded_clip_ids: IdList = Field(default_factory=list)
 
 
 class Clip(BaseModel):

@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from scenespark.config import Settings
 from scenespark.engine import Engine
 from scenespark.errors import SceneSparkError
+from server.allow_header import complete_allow_header
 from server.controllers.clips import SubtitleClipperController
 from server.controllers.deps import provide_runtime
 from server.controllers.health import HealthController, package_version
@@ -95,7 +96,7 @@ def create_app(
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=security_middleware(settings, runtime.is_local_client),
-        before_send=[add_security_headers],
+        before_send=[add_security_headers, complete_allow_header],
         lifespan=[lifespan],
         openapi_config=openapi_config(package_version()),
         request_max_body_size=JSON_BODY_LIMIT_BYTES,

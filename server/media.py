@@ -8,7 +8,6 @@ request gets the whole file, which the RFC allows); an unsatisfiable range gets 
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from collections.abc import AsyncIterator
 from email.utils import formatdate
@@ -23,20 +22,32 @@ from server.problems import problem_response
 CHUNK_BYTES = 256 * 1024
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
-_EXTRA_TYPES = {
-    ".srt": "application/x-subrip",
-    ".vtt": "text/vtt",
-    ".edl": "text/plain",
-    ".otio": "application/json",
-    ".fcpxml": "application/xml",
+# The only media types files under /media/ are served with (never text/html or anything a browser
+# would run): keyed by extension, which for uploads the server chose from the probed container.
+SERVED_TYPES = {
     ".mp4": "video/mp4",
     ".m4v": "video/mp4",
-    ".mkv": "video/x-matroska",
     ".webm": "video/webm",
+    ".mkv": "video/x-matroska",
     ".mov": "video/quicktime",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".wav": "audio/wav",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".flac": "audio/flac",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
     ".webp": "image/webp",
+    ".srt": "text/plain; charset=utf-8",
+    ".vtt": "text/plain; charset=utf-8",
+    ".edl": "text/plain; charset=utf-8",
+    ".fcpxml": "text/plain; charset=utf-8",
+    ".otio": "application/json",
 }
-_TEXT_TYPES = ("text/", "application/x-subrip", "application/json", "application/xml")
+FALLBACK_TYPE = "application/octet-stream"
 
 
 class RangeNotSatisfiable(Exception):
@@ -44,12 +55,8 @@ class RangeNotSatisfiable(Exception):
 
 
 def media_type_for(path: Path) -> str:
-    suffix = path.suffix.lower()
-    media_type = _EXTRA_TYPES.get(suffix) or mimetypes.guess_type(path.name)[0]
-    media_type = media_type or "application/octet-stream"
-    if media_type.startswith(_TEXT_TYPES):
-        media_type += "; charset=utf-8"
-    return media_type
+    """The served media type: from the fixed allow-list, else ``application/octet-stream``."""
+    return SERVED_TYPES.get(path.suffix.lower(), FALLBACK_TYPE)
 
 
 def parse_range(header: str | None, size_bytes: int) -> tuple[int, int] | None:

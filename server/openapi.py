@@ -10,11 +10,16 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import msgspec
+import yaml
 from litestar import Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Tag
+from litestar.serialization import get_serializer
+from pydantic import BaseModel
 
+from server.openapi_reality import document_reality
 from server.problems import PROBLEM_RESPONSES_DOC
 
 _METHODS = ("get", "post", "put", "patch", "delete")
@@ -59,6 +64,47 @@ class OfflineDocsPlugin(OpenAPIRenderPlugin):
         return page.encode("utf-8")
 
 
+def _request_models() -> list[type[BaseModel]]:
+    from scenespark.types import HighlightRequest, SearchRequest
+    from server.controllers.schemas import AddVideoRequest, ReplanRequest, SubtitleClipperRequest
+    from server.controllers.session import SessionRequest
+
+    return [
+        SearchRequest,
+        HighlightRequest,
+        ReplanRequest,
+        SubtitleClipperRequest,
+        SessionRequest,
+        AddVideoRequest,
+    ]
+
+
+class _RealityMixin:
+    """Renders the document corrected by ``document_reality`` (computed once, then cached)."""
+
+    _corrected: dict[str, Any] | None = None
+
+    def corrected(self, request: Request, openapi_schema: dict[str, Any]) -> dict[str, Any]:
+        if self._corrected is None:
+            plain = msgspec.to_builtins(
+                openapi_schema,
+                enc_hook=get_serializer(request.route_handler.resolve_type_encoders()),
+            )
+            self._corrected = document_reality(plain, _request_models())
+        return self._corrected
+
+
+class RealJsonRenderPlugin(_RealityMixin, JsonRenderPlugin):
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        return self.render_json(request, self.corrected(request, openapi_schema))
+
+
+class RealYamlRenderPlugin(_RealityMixin, YamlRenderPlugin):
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        document = self.corrected(request, openapi_schema)
+        return yaml.dump(document, default_flow_style=False).encode("utf-8")
+
+
 def openapi_config(version: str) -> OpenAPIConfig:
     return OpenAPIConfig(
         title="SceneSpark",
@@ -66,7 +112,7 @@ def openapi_config(version: str) -> OpenAPIConfig:
         description="Self-hosted semantic video search and prompt-driven highlights. "
         "Long operations (indexing, highlights) return 202 with a job to poll.",
         path="/schema",
-        render_plugins=[OfflineDocsPlugin(), JsonRenderPlugin(), YamlRenderPlugin()],
+        render_plugins=[OfflineDocsPlugin(), RealJsonRenderPlugin(), RealYamlRenderPlugin()],
         use_handler_docstrings=True,
         tags=[
             Tag(name="search", description="find moments in the library"),

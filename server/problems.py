@@ -19,6 +19,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from pydantic import BaseModel, Field
 
 from scenespark.errors import SceneSparkError
+from server.paths import relative_paths
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:scenespark:problem:"
@@ -95,6 +96,13 @@ def _field_errors(extra: object) -> list[FieldError]:
     return errors
 
 
+def _without_server_paths(request: Request, text: str) -> str:
+    """Error details name paths relative to a library root or the data dir, never absolute."""
+    runtime = getattr(request.app.state, "runtime", None)
+    settings = getattr(runtime, "settings", None)
+    return relative_paths(text, settings) if settings is not None else text
+
+
 def handle_scenespark_error(request: Request, exc: SceneSparkError) -> Response[dict[str, Any]]:
     if exc.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.one_line())
@@ -102,7 +110,7 @@ def handle_scenespark_error(request: Request, exc: SceneSparkError) -> Response[
         request,
         status=exc.status,
         title=exc.title,
-        detail=" ".join(exc.message.split()),
+        detail=_without_server_paths(request, " ".join(exc.message.split())),
         hint=exc.hint,
         headers=exc.http_headers() or None,
     )
@@ -162,16 +170,24 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
 PROBLEM_RESPONSES_DOC = "Errors are RFC 9457 problem details (application/problem+json)."
 
 _DESCRIPTIONS = {
-    400: "Invalid input (malformed body, blank query, bad parameter)",
-    403: "Path outside the library roots",
+    400: "Invalid input (malformed body, blank query, bad parameter, path or JSON too deep)",
+    401: "SCENESPARK_API_TOKEN is set and the request carries no valid token or session",
+    403: "A write from another web origin, or a path outside the library roots",
     404: "Unknown resource",
     409: "Conflicting state",
-    413: "Upload larger than SCENESPARK_MAX_UPLOAD_MB",
-    415: "Unsupported body type",
+    413: "Body larger than allowed (JSON bodies, or SCENESPARK_MAX_UPLOAD_MB for uploads)",
+    415: "Unsupported body type (send application/json)",
     416: "Range not satisfiable",
+    421: "The Host header is not one of SCENESPARK_ALLOWED_HOSTS",
     422: "Well-formed but impossible request, or unreadable media",
+    429: "The job queue is full; retry after the Retry-After seconds",
     503: "A model or the store is unavailable",
+    507: "The upload quota (SCENESPARK_UPLOAD_QUOTA_MB) is used up",
 }
+
+
+def problem_description(status: int) -> str:
+    return _DESCRIPTIONS.get(status, _status_title(status))
 
 
 def problem_docs(*statuses: int) -> dict[int, ResponseSpec]:
@@ -179,7 +195,7 @@ def problem_docs(*statuses: int) -> dict[int, ResponseSpec]:
     return {
         status: ResponseSpec(
             data_container=Problem,
-            description=_DESCRIPTIONS.get(status, _status_title(status)),
+            description=problem_description(status),
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
         )

@@ -165,6 +165,7 @@ def plan_highlight(
     *,
     llm: LLMPlanner | None = None,
     params: PlannerParams | None = None,
+    max_target_s: float | None = None,
 ) -> PlanResult:
     """Plan a highlight reel from stored candidates (re-plannable with new request params).
 
@@ -172,6 +173,7 @@ def plan_highlight(
     the request may hold clip ids of an earlier plan (or candidate ids). The steps: check the
     request, resolve locks and exclusions, rank the relevant candidates, settle the target
     duration, let the LLM (if any) choose and label, solve the budget, make the clips.
+    ``max_target_s`` (``SCENESPARK_MAX_REEL_S``) caps the duration, asked for or parsed.
     """
     params = params or PlannerParams()
     _check_clip_limits(request)
@@ -186,6 +188,12 @@ def plan_highlight(
 
     requested_s = request.target_duration_s or parsed.target_duration_s
     target_s = _target_duration_s(request, parsed, requested_s, ranked)
+    capped = max_target_s is not None and target_s > max_target_s
+    if capped and max_target_s is not None:
+        warnings.append(
+            f"reels are capped at {max_target_s:g} s (SCENESPARK_MAX_REEL_S); asked {target_s:g} s"
+        )
+        target_s = max(max_target_s, request.min_clip_s)
     result = PlanResult(topic=parsed.topic, target_duration_s=round(target_s, 3))
     if not ranked:
         result.warnings = [*warnings, f"no relevant material found for '{parsed.topic}'"]
@@ -203,7 +211,7 @@ def plan_highlight(
             max_clip_s=request.max_clip_s,
             max_clips=request.max_clips,
             order=request.order,
-            take_all=parsed.wants_everything and not requested_s,
+            take_all=parsed.wants_everything and not requested_s and not capped,
         ),
         locked_ids=locks.locked,
         topic=parsed.topic,

@@ -101,6 +101,7 @@ class HighlightService:
             candidates,
             boundaries,
             llm=LLMPlanner.from_settings(settings),
+            max_target_s=settings.max_reel_s,
         )
         result = HighlightResult(
             title=plan.title,

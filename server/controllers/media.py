@@ -16,7 +16,7 @@ from litestar.response import Response, Stream
 
 from scenespark.errors import NotFoundError
 from server.media import file_response
-from server.paths import resolve_media_file
+from server.paths import display_path, resolve_media_file
 from server.problems import problem_docs
 from server.runtime import ServerRuntime
 
@@ -48,7 +48,8 @@ class MediaController(Controller):
         def locate() -> Path:
             path = Path(runtime.engine.catalog.require_video(video_id).path)
             if not path.is_file():
-                raise NotFoundError(f"the source file of video {video_id!r} is gone: {path}")
+                shown = display_path(path, runtime.settings)
+                raise NotFoundError(f"the source file of video {video_id!r} is gone: {shown}")
             return path
 
         path = await anyio.to_thread.run_sync(locate)

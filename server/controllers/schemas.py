@@ -8,11 +8,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from scenespark.types import (
+    MAX_ID_CHARS,
     Clip,
     HighlightJob,
     HighlightResult,
+    IdList,
     JobStatus,
+    JsonBool,
     ModelInfo,
+    ReelSeconds,
     Video,
 )
 from server.runtime import ServerRuntime
@@ -69,12 +73,12 @@ class JobRef(BaseModel):
 class AddVideoRequest(BaseModel):
     path: str = Field(
         min_length=1,
-        max_length=4096,
+        max_length=4095,
         description="a video file inside one of SCENESPARK_LIBRARY_ROOTS (absolute, or relative "
         "to a root)",
         examples=["/srv/videos/keynote.mp4"],
     )
-    force: bool = Field(False, description="re-index even when the file is unchanged")
+    force: JsonBool = Field(False, description="re-index even when the file is unchanged")
 
 
 class AddVideoResponse(BaseModel):
@@ -127,14 +131,14 @@ class HealthResponse(BaseModel):
 class ReplanRequest(BaseModel):
     """Changes to a finished highlight job; everything else is taken from it."""
 
-    target_duration_s: float | None = Field(None, gt=0.0, le=3600.0)
-    locked_clip_ids: list[str] | None = Field(None, description="keep these clips")
-    excluded_clip_ids: list[str] | None = Field(None, description="never use these clips again")
+    target_duration_s: ReelSeconds | None = None
+    locked_clip_ids: IdList | None = Field(None, description="keep these clips")
+    excluded_clip_ids: IdList | None = Field(None, description="never use these clips again")
     order: Literal["chronological", "relevance"] | None = None
 
 
 class SubtitleClipperRequest(BaseModel):
-    video_id: str = Field(min_length=1, examples=["9b1f3c2a7d4e5f60"])
+    video_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, examples=["9b1f3c2a7d4e5f60"])
     prompt: str | None = Field(None, max_length=2000, examples=["the most important moments"])
 
 

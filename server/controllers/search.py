@@ -24,7 +24,7 @@ class SearchController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="Search speech, on-screen text and visuals",
-        responses=problem_docs(503),
+        responses=problem_docs(404, 503),
     )
     def search(
         self, data: JSONBody[SearchRequest], runtime: NamedDependency[ServerRuntime]

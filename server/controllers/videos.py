@@ -17,6 +17,7 @@ from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIType,
     Operation,
+    Reference,
     RequestBody,
     Schema,
 )
@@ -46,18 +47,7 @@ class AddVideoOperation(Operation):
     """Documents the two bodies ``POST /api/v1/videos`` accepts (JSON path or upload)."""
 
     def __post_init__(self) -> None:
-        path_body = Schema(
-            type=OpenAPIType.OBJECT,
-            required=["path"],
-            properties={
-                "path": Schema(
-                    type=OpenAPIType.STRING,
-                    description="a video file inside SCENESPARK_LIBRARY_ROOTS",
-                    examples=["/srv/videos/keynote.mp4"],
-                ),
-                "force": Schema(type=OpenAPIType.BOOLEAN, default=False),
-            },
-        )
+        path_body = Reference(ref="#/components/schemas/AddVideoRequest")  # pydantic's schema
         upload_body = Schema(
             type=OpenAPIType.OBJECT,
             required=["file"],

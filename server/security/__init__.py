@@ -3,6 +3,7 @@
 * ``hosts``: the ``Host`` header must name this server (DNS rebinding) → 421.
 * ``origins``: writes from another web origin are refused (cross-site request forgery) → 403/415.
 * ``tokens``: ``SCENESPARK_API_TOKEN`` (Bearer header or session cookie) → 401.
+* ``json_depth``: JSON bodies nested too deep are refused while they arrive → 400.
 * ``headers``: CSP, ``X-Frame-Options``, ``Referrer-Policy``, ``nosniff`` on every response.
 
 ``security_middleware`` lists the middleware in the order they run; ``create_app`` wires them.
@@ -16,6 +17,7 @@ from litestar.middleware import ASGIMiddleware
 
 from scenespark.config import Settings
 from server.security.hosts import HostAllowListMiddleware
+from server.security.json_depth import JsonDepthMiddleware
 from server.security.origins import CrossOriginWriteMiddleware
 from server.security.tokens import LocalClientCheck, TokenAuthMiddleware
 
@@ -23,12 +25,13 @@ from server.security.tokens import LocalClientCheck, TokenAuthMiddleware
 def security_middleware(
     settings: Settings, is_local_client: LocalClientCheck | None = None
 ) -> list[ASGIMiddleware]:
-    """Host check first, then cross-origin writes, then authentication."""
+    """Host check first, then cross-origin writes, then authentication, then JSON depth."""
     local: LocalClientCheck = is_local_client or _nobody
     return [
         HostAllowListMiddleware(settings),
         CrossOriginWriteMiddleware(settings, local),
         TokenAuthMiddleware(settings, local),
+        JsonDepthMiddleware(),
     ]
 
 
