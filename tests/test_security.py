@@ -176,7 +176,7 @@ def test_every_route_but_health_and_the_page_needs_the_token(token_client: TestC
         assert response.headers["www-authenticate"].startswith("Bearer")
     assert token_client.get("/api/v1/health").status_code == 200
     assert token_client.get("/").status_code == 200
-    assert token_client.get("/static/app.js").status_code == 200
+    assert token_client.get("/static/js/main.js").status_code == 200
     wrong = token_client.get("/api/v1/videos", headers={"authorization": "Bearer nope"})
     assert "wrong" in _problem(wrong, 401)["detail"]
 
@@ -222,7 +222,7 @@ def test_without_a_token_the_api_is_open_and_session_is_a_no_op(open_client: Tes
 
 # ---------------------------------------------------------------------------------- headers
 def test_security_headers_on_every_response(open_client: TestClient) -> None:
-    for path in ("/", "/api/v1/health", "/api/v1/nothing-here", "/static/app.js"):
+    for path in ("/", "/api/v1/health", "/api/v1/nothing-here", "/static/js/main.js"):
         response = open_client.get(path)
         headers = response.headers
         assert headers["x-content-type-options"] == "nosniff", path
