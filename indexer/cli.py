@@ -236,4 +236,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  {model['modality']:<7} {model['backend']}: {model['name']}{flag}")
         if model.get("reason"):
             print(f"          {model['reason']}")
+    vision = status.get("vision")
+    if vision:
+        print(
+            f"vision LLM: {vision['model']} at {vision['host']}: "
+            f"{vision['frames_captioned']} frames described, {vision['frames_missing']} missing; "
+            f"{vision['requests']} requests, {vision['images']} images "
+            f"({vision['image_bytes'] / 1e6:.1f} MB) sent"
+        )
     return 0

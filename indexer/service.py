@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from indexer import stages
 from indexer.signature import model_signatures
+from indexer.vision_status import vision_frames_missing, vision_status
 from scenespark.engine import Engine
 from scenespark.errors import MediaError, NotFoundError, SceneSparkError
 from scenespark.media.probe import probe_media
@@ -159,6 +160,8 @@ class IndexService:
         for modality in ALL_MODALITIES:
             if video.models.get(modality.value) != current.get(modality.value):
                 stale.append(modality)
+        if Modality.VISUAL not in stale and vision_frames_missing(self.engine, video.video_id):
+            stale.append(Modality.VISUAL)  # frames a vision LLM left undescribed
         return stale
 
     def purge_orphans(self, older_than_s: float = 0.0) -> int:
@@ -187,6 +190,7 @@ class IndexService:
             "duration_s": round(sum(v.duration_s for v in videos), 2),
             "segments": catalog.count_segments(),
             "models": [m.model_dump(mode="json") for m in self.engine.models.describe()],
+            "vision": vision_status(self.engine),
         }
 
     # --- internals -----------------------------------------------------------------------
@@ -332,6 +336,7 @@ class IndexService:
             stage_s=stage_s,
             modalities=[m.value for m in modalities],
             sources=sources,
+            message=frames.captions.note() if frames is not None and frames.captions else "",
         )
 
     def _store(

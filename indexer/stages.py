@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,12 +28,17 @@ from scenespark.media.audio import extract_audio_wav
 from scenespark.media.subtitles import find_sidecar, parse_subtitles
 from scenespark.types import MediaInfo, Modality, Segment, Shot
 
+if TYPE_CHECKING:
+    from indexer.captioning import CaptionStats, FrameCaptioning
+    from scenespark.media.scan import OcrSample, VisualSample
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 TAG_MIN_PROBABILITY = 0.05
 TAGS_PER_FRAME = 4
 VISUAL_BATCH = 16
+SCAN_MAX_SIDE = 640  # frames for the tagger, CLIP and thumbnails
 
 
 def _noop(_fraction: float, _message: str) -> None:
@@ -122,6 +128,7 @@ class FramesOutput:
     visual_source: str = ""
     frames_sampled: int = 0
     ocr_frames: int = 0
+    captions: CaptionStats | None = None  # vision-LLM backend only
 
 
 def ocr_segments(video_id: str, readings: list[OcrReading], source: str) -> list[Segment]:
@@ -206,45 +213,89 @@ class _ModelWorker:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def frames_stage(
-    engine: Engine,
-    info: MediaInfo,
-    video_id: str,
-    modalities: list[Modality],
-    progress: Progress = _noop,
-) -> FramesOutput:
-    """Decode once: shots, visual evidence (tags or CLIP vectors + thumbnails) and OCR text."""
-    from scenespark.media.scan import OcrSample, VisualSample, scan_video
-    from scenespark.media.thumbs import save_thumbnail
+class _FrameSteps:
+    """The named steps of one frame scan: what happens to each visual and OCR sample.
 
-    settings = engine.settings
-    visual_model = engine.models.visual() if Modality.VISUAL in modalities else None
-    ocr_model = engine.models.ocr() if Modality.OCR in modalities else None
-    thumbs_rel = f"media/thumbs/{video_id}"
-    thumbs_dir = settings.home / thumbs_rel
-    thumbs_dir.mkdir(parents=True, exist_ok=True)
-    out = FramesOutput(shots=[])
-    readings: list[OcrReading] = []
-    pending: list[VisualSample] = []
-    worker = _ModelWorker()
+    The decoder thread calls :meth:`on_visual` / :meth:`on_ocr`; model work runs on a
+    background worker (:class:`_ModelWorker`); vision-LLM requests run on their own small
+    pool (:class:`~indexer.captioning.FrameCaptioning`).
+    """
 
-    def visual_batch(batch: list[VisualSample]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        video_id: str,
+        modalities: list[Modality],
+        progress: Progress,
+    ) -> None:
+        settings = engine.settings
+        self.settings = settings
+        self.video_id = video_id
+        self.visual_model = engine.models.visual() if Modality.VISUAL in modalities else None
+        self.ocr_model = engine.models.ocr() if Modality.OCR in modalities else None
+        self.thumbs_rel = f"media/thumbs/{video_id}"
+        self.thumbs_dir = settings.home / self.thumbs_rel
+        self.thumbs_dir.mkdir(parents=True, exist_ok=True)
+        self.out = FramesOutput(shots=[])
+        self.readings: list[OcrReading] = []
+        self.pending: list[VisualSample] = []
+        self.worker = _ModelWorker()
+        self.captioning: FrameCaptioning | None = None
+        if self.visual_model is not None and self.visual_model.kind == "vlm":
+            from indexer.captioning import FrameCaptioning
+            from scenespark.models.vision_llm import VisionCaptioner
+
+            assert isinstance(self.visual_model, VisionCaptioner)
+            self.captioning = FrameCaptioning(engine, self.visual_model, video_id, progress)
+
+    @property
+    def visual_max_side(self) -> int:
+        """Frames for a vision LLM keep up to its max side; the others need 640 px at most."""
+        if self.captioning is not None:
+            return max(SCAN_MAX_SIDE, self.settings.vision_max_side_px)
+        return SCAN_MAX_SIDE
+
+    # ---- visual ----------------------------------------------------------------------------
+    def on_visual(self, sample: VisualSample) -> None:
+        if self.captioning is not None:
+            from indexer.captioning import SampledFrame
+
+            name = self._thumbnail_name(sample.time_s)
+            self.worker.submit(self._save_thumbnail, sample.image, name)
+            self.captioning.add(
+                SampledFrame(sample.time_s, sample.shot_id, sample.phash, self._rel(name)),
+                sample.image,
+                keyframe=sample.reason == "keyframe",
+            )
+            return
+        self.pending.append(sample)
+        if len(self.pending) >= VISUAL_BATCH:
+            self.flush_visual()
+
+    def flush_visual(self) -> None:
+        if self.pending:
+            self.worker.submit(self.visual_batch, list(self.pending))
+            self.pending.clear()
+
+    def visual_batch(self, batch: list[VisualSample]) -> None:
+        """Tags or CLIP vectors for a batch of frames, plus their thumbnails."""
+        visual_model = self.visual_model
         images = [s.image for s in batch]
         if visual_model is not None and visual_model.kind == "clip":
             vectors = visual_model.embed_images(images)
             texts = [""] * len(batch)
-            out.clip_vectors.extend(np.asarray(v, dtype=np.float32) for v in vectors)
+            self.out.clip_vectors.extend(np.asarray(v, dtype=np.float32) for v in vectors)
         elif visual_model is not None:
             describe = getattr(visual_model, "describe_tags", None)
             texts = [readable_tags(tags, describe) for tags in visual_model.tag_images(images)]
         else:
             texts = [""] * len(batch)
         for sample, text in zip(batch, texts, strict=True):
-            name = f"{sample.time_s:010.3f}.jpg"
-            save_thumbnail(sample.image, thumbs_dir / name, settings.thumbnail_max_side)
-            out.visual.append(
+            name = self._thumbnail_name(sample.time_s)
+            self._save_thumbnail(sample.image, name)
+            self.out.visual.append(
                 Segment(
-                    video_id=video_id,
+                    video_id=self.video_id,
                     modality=Modality.VISUAL,
                     start_s=round(sample.time_s, 3),
                     end_s=round(sample.time_s, 3),
@@ -252,60 +303,101 @@ def frames_stage(
                     frame_time_s=round(sample.time_s, 3),
                     shot_id=sample.shot_id,
                     source=visual_model.kind if visual_model is not None else "thumbnail",
-                    thumbnail=f"{thumbs_rel}/{name}",
+                    thumbnail=self._rel(name),
                 )
             )
 
-    def on_visual(sample: VisualSample) -> None:
-        pending.append(sample)
-        if len(pending) >= VISUAL_BATCH:
-            worker.submit(visual_batch, list(pending))
-            pending.clear()
+    def _thumbnail_name(self, time_s: float) -> str:
+        return f"{time_s:010.3f}.jpg"
 
-    def read_text(sample: OcrSample) -> None:
-        assert ocr_model is not None
+    def _rel(self, name: str) -> str:
+        return f"{self.thumbs_rel}/{name}"
+
+    def _save_thumbnail(self, image: np.ndarray, name: str) -> None:
+        from scenespark.media.thumbs import save_thumbnail
+
+        save_thumbnail(image, self.thumbs_dir / name, self.settings.thumbnail_max_side)
+
+    # ---- OCR -------------------------------------------------------------------------------
+    def on_ocr(self, sample: OcrSample) -> None:
+        self.out.ocr_frames += 1
+        if self.ocr_model is not None:
+            self.worker.submit(self.read_text, sample)
+
+    def read_text(self, sample: OcrSample) -> None:
+        assert self.ocr_model is not None
         lines = [
             (line.text, float(line.confidence))
-            for line in ocr_model.read(sample.image)
-            if line.confidence >= settings.ocr_min_confidence
+            for line in self.ocr_model.read(sample.image)
+            if line.confidence >= self.settings.ocr_min_confidence
         ]
-        readings.append(OcrReading(sample.start_s, sample.end_s, lines, sample.shot_id))
+        self.readings.append(OcrReading(sample.start_s, sample.end_s, lines, sample.shot_id))
 
-    def on_ocr(sample: OcrSample) -> None:
-        out.ocr_frames += 1
-        if ocr_model is not None:
-            worker.submit(read_text, sample)
+    # ---- end -------------------------------------------------------------------------------
+    def finish(self, shots: list[Shot]) -> FramesOutput:
+        out = self.out
+        out.shots = shots
+        visual_model = self.visual_model
+        if self.captioning is not None:
+            out.visual = self.captioning.finish()
+            out.frames_sampled = self.captioning.stats.frames_sampled
+            out.captions = self.captioning.stats
+        else:
+            out.frames_sampled = len(out.visual)
+        order = sorted(range(len(out.visual)), key=lambda i: out.visual[i].start_s)
+        out.visual = [out.visual[i] for i in order]
+        if out.clip_vectors:  # keep vectors parallel to the sorted segments
+            out.clip_vectors = [out.clip_vectors[i] for i in order]
+        _extend_visual_spans(out.visual, shots)
+        if visual_model is not None:
+            out.visual_source = f"{visual_model.kind}:{visual_model.info.name}"
+        if visual_model is not None and visual_model.kind != "clip":
+            out.visual = [s for s in out.visual if s.text]
+        ocr_source = self.ocr_model.info.name if self.ocr_model is not None else "none"
+        out.ocr = ocr_segments(self.video_id, self.readings, f"ocr:{ocr_source}")
+        return out
+
+
+def frames_stage(
+    engine: Engine,
+    info: MediaInfo,
+    video_id: str,
+    modalities: list[Modality],
+    progress: Progress = _noop,
+) -> FramesOutput:
+    """Decode once: shots, visual evidence (tags, captions or CLIP vectors + thumbnails) and
+    OCR text."""
+    from scenespark.media.scan import scan_video
+
+    settings = engine.settings
+    steps = _FrameSteps(engine, video_id, modalities, progress)
+
+    def on_progress(fraction: float) -> None:
+        if steps.captioning is not None:
+            steps.captioning.set_fraction(0.95 * fraction)
+        progress(0.95 * fraction, "scanning frames")
 
     try:
-        scan = scan_video(
-            Path(info.path),
-            reader=settings.frame_reader,
-            frame_interval_s=settings.frame_interval_s,
-            ocr_interval_s=settings.ocr_interval_s,
-            on_visual=on_visual,
-            on_ocr=on_ocr,
-            on_progress=lambda f: progress(0.95 * f, "scanning frames"),
-            fps=info.fps or None,
-            duration_s=info.duration_s or None,
-        )
-        if pending:
-            worker.submit(visual_batch, list(pending))
-            pending.clear()
+        try:
+            scan = scan_video(
+                Path(info.path),
+                reader=settings.frame_reader,
+                frame_interval_s=settings.frame_interval_s,
+                ocr_interval_s=settings.ocr_interval_s,
+                max_side=steps.visual_max_side,
+                on_visual=steps.on_visual,
+                on_ocr=steps.on_ocr,
+                on_progress=on_progress,
+                fps=info.fps or None,
+                duration_s=info.duration_s or None,
+            )
+            steps.flush_visual()
+        finally:
+            steps.worker.finish()
+        out = steps.finish(scan.shots)
     finally:
-        worker.finish()
-    out.shots = scan.shots
-    out.frames_sampled = len(out.visual)
-    order = sorted(range(len(out.visual)), key=lambda i: out.visual[i].start_s)
-    out.visual = [out.visual[i] for i in order]
-    if out.clip_vectors:  # keep vectors parallel to the sorted segments
-        out.clip_vectors = [out.clip_vectors[i] for i in order]
-    _extend_visual_spans(out.visual, scan.shots)
-    if visual_model is not None:
-        out.visual_source = f"{visual_model.kind}:{visual_model.info.name}"
-    if visual_model is not None and visual_model.kind != "clip":
-        out.visual = [s for s in out.visual if s.text]
-    ocr_source = ocr_model.info.name if ocr_model is not None else "none"
-    out.ocr = ocr_segments(video_id, readings, f"ocr:{ocr_source}")
+        if steps.captioning is not None:
+            steps.captioning.close()
     progress(1.0, "frames done")
     return out
 

@@ -53,8 +53,10 @@ class Settings(BaseSettings):
     speech_beam_size: int = Field(1, ge=1, le=10)
     ocr_model: str = Field("rapidocr", description="'rapidocr' (bundled) or 'none' to disable OCR")
     ocr_min_confidence: float = Field(0.6, ge=0.0, le=1.0)
-    visual_backend: Literal["auto", "clip", "tagger", "none"] = Field(
-        "auto", description="auto = CLIP when clip_pretrained is set, else the image tagger"
+    visual_backend: Literal["auto", "clip", "tagger", "vlm", "none"] = Field(
+        "auto",
+        description="auto = CLIP when clip_pretrained is set, else the image tagger; "
+        "vlm = frames described by a vision LLM endpoint",
     )
     clip_model: str = Field("ViT-B-32", description="open_clip architecture")
     clip_pretrained: str = Field("", description="local checkpoint path (or hub tag when online)")
@@ -85,6 +87,20 @@ class Settings(BaseSettings):
         3600.0, gt=0.0, description="cap on a reel's length, asked for or parsed from the prompt"
     )
     highlight_workers: int = Field(1, ge=1, le=8)
+
+    # --- vision LLM (SCENESPARK_VISUAL_BACKEND=vlm) ---------------------------------------
+    vision_base_url: str = Field("", description="OpenAI-compatible endpoint; empty = llm's")
+    vision_model: str = Field("", description="model name; empty = SCENESPARK_LLM_MODEL")
+    vision_api_key: str = Field("", description="API key; empty = SCENESPARK_LLM_API_KEY")
+    vision_timeout_s: float = Field(60.0, gt=0.0, description="per request")
+    vision_retries: int = Field(1, ge=0, le=5, description="client retries per request")
+    vision_frames_per_request: int = Field(8, ge=1, le=32)
+    vision_max_frames_per_minute: int = Field(
+        12, ge=1, le=120, description="frames sent per minute of video, at most"
+    )
+    vision_max_side_px: int = Field(1024, ge=128, le=2048, description="longer side of a frame")
+    vision_jpeg_quality: int = Field(80, ge=30, le=95)
+    vision_concurrency: int = Field(2, ge=1, le=8, description="requests in flight per video")
 
     # --- server --------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -148,6 +164,15 @@ class Settings(BaseSettings):
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url.strip())
+
+    @property
+    def vision_endpoint(self) -> tuple[str, str, str]:
+        """(base URL, model, API key) of the vision LLM, each defaulting to the LLM's."""
+        return (
+            self.vision_base_url.strip() or self.llm_base_url.strip(),
+            self.vision_model.strip() or self.llm_model.strip(),
+            self.vision_api_key or self.llm_api_key,
+        )
 
     def resolved_roots(self) -> list[Path]:
         return [Path(root).expanduser().resolve() for root in self.library_roots]

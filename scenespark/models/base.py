@@ -107,8 +107,11 @@ class OcrEngine(Protocol):
 
 @runtime_checkable
 class VisualEncoder(Protocol):
+    """CLIP (vectors), the tagger (labels) or a vision LLM (``kind="vlm"``: captions through
+    :meth:`scenespark.models.vision_llm.VisionCaptioner.caption`, no vectors or labels)."""
+
     info: ModelInfo
-    kind: Literal["clip", "tagger"]
+    kind: Literal["clip", "tagger", "vlm"]
 
     def embed_images(self, images: list[np.ndarray]) -> np.ndarray:
         """CLIP only: float32, L2-normalised, shape (len(images), dimension)."""

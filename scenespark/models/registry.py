@@ -158,4 +158,8 @@ def build_visual(resolution: Resolution, settings: Settings) -> VisualEncoder:
         from scenespark.models.tagger import ImageTagger
 
         return ImageTagger(resolution, settings)
+    if resolution.info.backend == "vision-llm":
+        from scenespark.models.vision_llm import VisionCaptioner
+
+        return VisionCaptioner(resolution, settings)
     raise ModelUnavailableError(f"unknown visual backend {resolution.info.backend!r}")

@@ -300,11 +300,50 @@ def _resolve_tagger(settings: Settings, why: str) -> Resolution:
     return Resolution(info=info, location=str(weights[0]))
 
 
+def endpoint_host(base_url: str) -> str:
+    """The host (and port) of an endpoint URL, without credentials, path or query."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url.strip())
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return host or base_url.strip().split("/")[0]
+
+
+# bumped when the captioning prompt or reply format changes (captions are redone)
+VISION_PROMPT_VERSION = "1"
+
+
+def _resolve_vlm(settings: Settings) -> Resolution:
+    base_url, model, _key = settings.vision_endpoint
+    if not base_url:
+        raise ModelUnavailableError(
+            "SCENESPARK_VISUAL_BACKEND=vlm needs a vision endpoint: set "
+            "SCENESPARK_VISION_BASE_URL (or SCENESPARK_LLM_BASE_URL)"
+        )
+    if not model:
+        raise ModelUnavailableError(
+            "SCENESPARK_VISUAL_BACKEND=vlm needs SCENESPARK_VISION_MODEL (or SCENESPARK_LLM_MODEL)"
+        )
+    host = endpoint_host(base_url)
+    info = ModelInfo(
+        modality="visual",
+        backend="vision-llm",
+        name=model,
+        version=f"prompt{VISION_PROMPT_VERSION}",
+        reason=f"frames described by vision LLM {model} at {host} (SCENESPARK_VISUAL_BACKEND=vlm)",
+    )
+    return Resolution(info=info, location=base_url, local=False)
+
+
 def resolve_visual(settings: Settings) -> Resolution | None:
     """None when the visual modality is disabled (``SCENESPARK_VISUAL_BACKEND=none``)."""
     backend = settings.visual_backend
     if backend == "none":
         return None
+    if backend == "vlm":
+        return _resolve_vlm(settings)
     if backend == "clip":
         return _resolve_clip(settings, "")
     if backend == "tagger":
@@ -328,7 +367,7 @@ def resolve_llm(settings: Settings) -> ModelInfo:
             backend="openai-compatible",
             name=settings.llm_model,
             version=f"endpoint:{settings.llm_model}",
-            reason=f"SCENESPARK_LLM_BASE_URL={settings.llm_base_url}",
+            reason=f"SCENESPARK_LLM_BASE_URL at {endpoint_host(settings.llm_base_url)}",
         )
     return ModelInfo(
         modality="llm",

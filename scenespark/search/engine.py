@@ -98,7 +98,7 @@ class SearchEngine:
         video_ids = request.video_ids or None
         visual = engine.models.visual() if Modality.VISUAL in modalities else None
         text_modalities = [m for m in modalities if m != Modality.VISUAL]
-        if visual is not None and visual.kind == "tagger":
+        if visual is not None and visual.kind in ("tagger", "vlm"):  # text evidence
             text_modalities.append(Modality.VISUAL)
 
         best: dict[str, tuple[float, str]] = {}  # segment id -> (score, signal)

@@ -9,8 +9,9 @@ from typing import ClassVar
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from indexer.vision_status import vision_status
 from scenespark.types import JobStatus, ModelInfo
-from server.controllers.schemas import HealthResponse, IndexCounts, StoreInfo
+from server.controllers.schemas import HealthResponse, IndexCounts, StoreInfo, VisionInfo
 from server.runtime import ServerRuntime
 
 log = logging.getLogger("scenespark.server")
@@ -48,6 +49,7 @@ class HealthController(Controller):
             mode="http" if settings.chroma_url else "embedded",
             location=settings.chroma_url or str(settings.chroma_dir),
         )
+        vision = vision_status(runtime.engine)
         return HealthResponse(
             status="degraded" if problems else "ok",
             version=package_version(),
@@ -64,4 +66,5 @@ class HealthController(Controller):
                 "workers": runtime.worker_count,
             },
             problems=problems,
+            vision=VisionInfo.model_validate(vision) if vision else None,
         )

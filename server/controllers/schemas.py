@@ -117,6 +117,19 @@ class StoreInfo(BaseModel):
     location: str
 
 
+class VisionInfo(BaseModel):
+    """The vision LLM describing frames (``SCENESPARK_VISUAL_BACKEND=vlm``); never the key."""
+
+    model: str
+    host: str
+    available: bool = True
+    frames_captioned: int = 0
+    frames_missing: int = 0
+    requests: int = 0
+    images: int = 0
+    image_bytes: int = 0
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
@@ -126,6 +139,7 @@ class HealthResponse(BaseModel):
     planner: str = Field(examples=["deterministic", "llm:gpt-4o-mini"])
     jobs: dict[str, int] = Field(description="queued and running jobs")
     problems: list[str] = Field(default_factory=list)
+    vision: VisionInfo | None = Field(None, description="vision LLM use, when it is the backend")
 
 
 class ReplanRequest(BaseModel):

@@ -1,9 +1,10 @@
 """The catalog: one SQLite file, the source of truth for videos, index runs, segments and jobs.
 
-:class:`Catalog` opens the file (:class:`CatalogDatabase`, migrated on open) and composes four
+:class:`Catalog` opens the file (:class:`CatalogDatabase`, migrated on open) and composes
 small repositories that share it: ``videos`` (:class:`VideoRepository`), ``runs``
-(:class:`RunRepository`), ``segment_rows`` (:class:`SegmentRepository`) and ``jobs``
-(:class:`JobRepository`). Its methods are the narrow public face callers use; each forwards to
+(:class:`RunRepository`), ``segment_rows`` (:class:`SegmentRepository`), ``jobs``
+(:class:`JobRepository`) and ``captions`` (:class:`CaptionRepository`, frames described by a
+vision LLM). Its methods are the narrow public face callers use; each forwards to
 one repository. Thread-safe (one connection per thread, WAL); several processes may read.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Self
 
 from scenespark.store.catalog import database
+from scenespark.store.catalog.captions import CaptionRepository
 from scenespark.store.catalog.database import CatalogDatabase
 from scenespark.store.catalog.jobs import JobRepository
 from scenespark.store.catalog.runs import RunInfo, RunRepository
@@ -32,6 +34,7 @@ class Catalog:
         self.runs = RunRepository(self.db)
         self.segment_rows = SegmentRepository(self.db)
         self.jobs = JobRepository(self.db)
+        self.captions = CaptionRepository(self.db)  # frames described by a vision LLM
 
     # ------------------------------------------------------------------ the file
     def close(self) -> None:

@@ -112,5 +112,38 @@ def migration_001_initial_schema(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO meta(key, value) VALUES ('generation', 0)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (migration_001_initial_schema,)
+def migration_002_frame_captions(conn: sqlite3.Connection) -> None:
+    """Frames described by a vision LLM (a per-frame cache and ledger: a rebuild sends only the
+    frames still ``missing``) and the requests, images and bytes sent per video."""
+    conn.execute(
+        """
+        CREATE TABLE frame_captions (
+            video_id TEXT NOT NULL REFERENCES videos(video_id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            time_ms INTEGER NOT NULL,
+            phash TEXT NOT NULL DEFAULT '',
+            caption TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL,
+            error TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (video_id, model, time_ms)
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE vision_usage (
+            video_id TEXT NOT NULL REFERENCES videos(video_id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            host TEXT NOT NULL DEFAULT '',
+            requests INTEGER NOT NULL DEFAULT 0,
+            images INTEGER NOT NULL DEFAULT 0,
+            image_bytes INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (video_id, model)
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (migration_001_initial_schema, migration_002_frame_captions)
 SCHEMA_VERSION = len(MIGRATIONS)
