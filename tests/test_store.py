@@ -171,8 +171,11 @@ def test_catalog_written_by_an_earlier_version_still_opens(tmp_path: Path) -> No
     repositories with numbered migration functions (one video, one committed run, one job)."""
     path = tmp_path / "catalog.sqlite"
     shutil.copyfile(REPO / "tests" / "data" / "catalog_schema_v1.sqlite", path)
+    from scenespark.store.catalog.migrations import SCHEMA_VERSION
+
     with Catalog(path) as catalog:
-        assert catalog.schema_version() == 1
+        assert catalog.schema_version() == SCHEMA_VERSION  # migrated up from version 1
+        assert catalog.captions.usage("any-model").requests == 0  # migration 2's tables
         video = catalog.require_video("old1")
         assert video.path == "/media/old.mp4" and video.counts == {"speech": 1}
         assert [s.text for s in catalog.segments("old1")] == ["hello from an old catalog"]

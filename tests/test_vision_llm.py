@@ -452,3 +452,39 @@ def test_health_reports_the_vision_model_without_the_key(
     assert vision["images"] == fake_vision.images_received()
     visual = {m["modality"]: m for m in body["models"]}["visual"]
     assert visual["backend"] == "vision-llm" and visual["name"] == "fake-vision"
+
+
+def test_caption_ledger_keeps_what_was_paid_for(tmp_path: Path) -> None:
+    from scenespark.store.catalog import Catalog
+    from scenespark.store.catalog.captions import StoredCaption
+    from scenespark.types import Video
+
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        catalog.upsert_video(Video(video_id="v1", path="/media/v1.mp4"))
+        ledger = catalog.captions
+        ledger.save(
+            "v1",
+            "m",
+            [
+                StoredCaption(1000, 0xABC, "captioned", "a red apple", ["apple"]),
+                StoredCaption(3000, 0xDEF, "missing", error="HTTP 500"),
+                StoredCaption(5000, 0x123, "missing", error="timeout"),
+            ],
+        )
+        # a later failure never erases a caption; a later success fills a gap
+        ledger.save("v1", "m", [StoredCaption(1000, 0xABC, "missing", error="HTTP 500")])
+        ledger.save("v1", "m", [StoredCaption(3000, 0xDEF, "captioned", "a boat", ["boat"])])
+        rows = {r.time_ms: r for r in ledger.of_video("v1", "m")}
+        assert rows[1000].caption == "a red apple" and rows[1000].tags == ["apple"]
+        assert rows[3000].status == "captioned" and rows[3000].phash == 0xDEF
+        assert rows[5000].status == "missing" and rows[5000].error == "timeout"
+        ledger.add_usage("v1", "m", "127.0.0.1:9", requests=2, images=5, image_bytes=900)
+        ledger.add_usage("v1", "m", "127.0.0.1:9", requests=1, images=1, image_bytes=100)
+        usage = ledger.usage("m")
+        assert (usage.frames_captioned, usage.frames_missing) == (2, 1)
+        assert (usage.requests, usage.images, usage.image_bytes) == (3, 6, 1000)
+        assert usage.hosts == ("127.0.0.1:9",) and ledger.usage("other").requests == 0
+        ledger.keep_only("v1", "m", [1000])  # frames no longer sampled leave the ledger
+        assert [r.time_ms for r in ledger.of_video("v1", "m")] == [1000]
+        catalog.delete_video("v1")
+        assert ledger.usage("m") == type(usage)()  # removed with the video
