@@ -4,22 +4,13 @@
 import { api } from "./client.js";
 import { $, busy, clearError, el, errorText, guardImeEnter, notice, present, showError } from "./dom.js";
 import { basename, hms, humanDuration, parseOptionalNumber } from "./format.js";
-import { isActive, pollJob } from "./jobs.js";
+import { pollJob } from "./jobs.js";
 import { library, videoTitle } from "./library.js";
 import { playOn, reportUnplayable } from "./player.js";
-import {
-  clipsOf,
-  finishedNotice,
-  historyDetail,
-  isEmptyReel,
-  reelDownloads,
-  reelMeta,
-  replanPlaceholder,
-  statusLabel,
-} from "./reel.js";
+import { refreshHistory, setupHistory } from "./history.js";
+import { clipsOf, finishedNotice, isEmptyReel, reelDownloads, reelMeta, replanPlaceholder, statusLabel } from "./reel.js";
 import { whenShown } from "./router.js";
 
-const HISTORY_LIMIT = 20;
 const highlight = { requestId: null, pollToken: 0, result: null, locked: new Set(), excluded: new Set() };
 
 function renderVideoFilter() {
@@ -331,59 +322,6 @@ function playReel(startS = 0) {
   $("reel-player").scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 
-// ------------------------------------------------------------------------------------------
-// History: recent reels from GET /api/v1/highlights, so they survive a reload
-// ------------------------------------------------------------------------------------------
-
-let historyLoading = false;
-let historyTimer = 0;
-
-async function refreshHistory() {
-  if (historyLoading) return;
-  historyLoading = true;
-  clearTimeout(historyTimer);
-  try {
-    const jobs = await api("GET", `/highlights?limit=${HISTORY_LIMIT}`);
-    renderHistory(Array.isArray(jobs) ? jobs : []);
-  } catch (err) {
-    $("hl-history-empty").hidden = false;
-    $("hl-history-empty").textContent = `Could not load the recent reels. ${errorText(err)}`;
-  } finally {
-    historyLoading = false;
-  }
-}
-
-function historyItem(job) {
-  const when = job.created_at ? new Date(job.created_at) : null;
-  const current = job.request_id === highlight.requestId;
-  return el(
-    "li",
-    { class: "history-item", dataset: { requestId: job.request_id, status: job.status }, "aria-current": current ? "true" : null },
-    el("button", {
-      type: "button",
-      class: "link history-open",
-      text: job.prompt || job.request_id,
-      "aria-label": `Open the reel “${job.prompt || job.request_id}”`,
-      onclick: () => {
-        clearError();
-        openJob(job.request_id, { restoring: true });
-      },
-    }),
-    el("span", { class: `badge status-${job.status}`, text: statusLabel(job.status) }),
-    el("span", { class: job.status === "failed" ? "error-text small" : "help", text: historyDetail(job) }),
-    when && !Number.isNaN(when.getTime())
-      ? el("time", { class: "help", datetime: job.created_at, text: when.toLocaleString() })
-      : null,
-  );
-}
-
-function renderHistory(jobs) {
-  $("hl-history").replaceChildren(...jobs.map(historyItem));
-  $("hl-history-empty").hidden = jobs.length > 0;
-  $("hl-history-empty").textContent = "No highlight reels yet.";
-  if (jobs.some(isActive)) historyTimer = setTimeout(refreshHistory, 3000);
-}
-
 export function setupHighlights() {
   reportUnplayable($("reel-player"));
   $("play-reel").addEventListener("click", () => playReel(0));
@@ -391,6 +329,13 @@ export function setupHighlights() {
   $("highlight-form").addEventListener("submit", startHighlight);
   $("replan-form").addEventListener("submit", replan);
   document.addEventListener("library-changed", renderVideoFilter);
+  setupHistory({
+    currentId: () => highlight.requestId,
+    open: (requestId) => {
+      clearError();
+      openJob(requestId, { restoring: true });
+    },
+  });
   whenShown("highlights", (requestId) => {
     refreshHistory();
     if (requestId && requestId !== highlight.requestId) followHighlight(requestId, { restoring: true });
