@@ -373,6 +373,10 @@ def test_highlights_reel_plays_and_clips_can_be_replanned(
     downloads = page.locator("#hl-downloads a")
     labels = " ".join(downloads.all_inner_texts())
     assert "Reel" in labels and "SRT" in labels and "EDL" in labels, labels
+    # and the editor timelines the job result offers (Premiere/Resolve XML, OpenTimelineIO)
+    assert "FCP7 XML" in labels and "OTIO" in labels, labels
+    names = downloads.evaluate_all("links => links.map(a => a.getAttribute('download'))")
+    assert all(name and "null" not in name for name in names), names
     for i in range(downloads.count()):
         href = downloads.nth(i).evaluate("a => a.href")  # absolute
         response = page.request.get(href)
