@@ -665,6 +665,39 @@ def test_chinese_highlight_prompt_is_sent_intact(web_page, web_indexed_video: st
     assert "null" not in downloads and "undefined" not in downloads, downloads
 
 
+def test_a_failed_highlight_job_shows_its_error(
+    web_page, web_indexed_video: str, web_library: Path
+) -> None:
+    """The source file disappears after indexing: the render fails for real; the page says why,
+    shows no reel or broken links, and the history keeps the failed job with its error."""
+    page = web_page
+    source = web_library / "garden.mp4"
+    hidden = web_library / "garden.mp4.away"
+    source.rename(hidden)
+    try:
+        page.get_by_role("tab", name="Highlights").click()
+        page.get_by_label("What should the highlight reel show?").fill("tomatoes in the garden")
+        page.get_by_label("Target duration (s)", exact=True).fill("6")
+        page.get_by_role("button", name="Make highlights").click()
+        page.wait_for_function("() => location.hash.startsWith('#highlights/')")
+        request_id = page.url.split("#highlights/")[1]
+        expect(page.locator("#hl-job")).to_have_attribute(
+            "data-status", "failed", timeout=HIGHLIGHT_TIMEOUT_S * 1000
+        )
+    finally:
+        hidden.rename(source)
+    text = _alert_text(page)
+    _assert_readable(text)
+    assert text.startswith("The highlight job failed: ") and len(text) > 30, text
+    message = page.locator("#hl-job-message")
+    expect(message).to_have_class("help error-text")
+    assert message.inner_text().strip(), "the job panel does not show the error"
+    expect(page.locator("#hl-result")).to_be_hidden()
+    item = page.locator(f"#hl-history li[data-request-id='{request_id}']")
+    expect(item).to_have_attribute("data-status", "failed")
+    expect(item.locator(".error-text")).not_to_be_empty()
+
+
 WEB_TOKEN = "page-test-token-0123456789"
 
 
