@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", description="model name sent to the endpoint")
     llm_timeout_s: float = Field(60.0, gt=0.0)
     llm_retries: int = Field(1, ge=0, le=5)
+    llm_send_keyframes: bool = Field(
+        False, description="also send candidates' keyframes to the LLM planner (vision models)"
+    )
     render_timeout_s: float = Field(600.0, gt=0.0)
     max_reel_s: float = Field(
         3600.0, gt=0.0, description="cap on a reel's length, asked for or parsed from the prompt"

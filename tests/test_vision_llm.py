@@ -488,3 +488,102 @@ def test_caption_ledger_keeps_what_was_paid_for(tmp_path: Path) -> None:
         assert [r.time_ms for r in ledger.of_video("v1", "m")] == [1000]
         catalog.delete_video("v1")
         assert ledger.usage("m") == type(usage)()  # removed with the video
+
+
+# --------------------------------------------------------------------------------------------
+# highlights: captions are evidence; keyframes optionally go to the LLM planner
+# --------------------------------------------------------------------------------------------
+
+GOAL_CAPTION = "a goalkeeper diving on a green football pitch | goalkeeper, football, pitch"
+
+
+def _caption_candidates(home: Path) -> list:
+    from scenespark.highlights.candidates import Candidate
+
+    thumbs = home / "media" / "thumbs" / "v1"
+    thumbs.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, (colour, caption) in enumerate(
+        [("green", GOAL_CAPTION), ("blue", "a sailing boat on a blue sea | boat, sea")]
+    ):
+        Image.fromarray(_solid(colour, 160, 90)).save(thumbs / f"{i}.jpg", quality=80)
+        out.append(
+            Candidate(
+                candidate_id=f"c{i + 1}",
+                video_id="v1",
+                start_s=10.0 * i,
+                end_s=10.0 * i + 8.0,
+                score=0.9 - 0.2 * i,
+                modality_scores={"visual": 0.9 - 0.2 * i},
+                visual_labels=caption,
+                focus_s=10.0 * i + 1.0,
+                keyframe=f"media/thumbs/v1/{i}.jpg",
+            )
+        )
+    return out
+
+
+def test_deterministic_planner_uses_captions_like_any_evidence() -> None:
+    from scenespark.highlights.candidates import BoundaryIndex, Candidate
+    from scenespark.highlights.planner import plan_highlight
+    from scenespark.types import HighlightRequest
+
+    goal = Candidate(
+        candidate_id="c1",
+        video_id="v1",
+        start_s=0.0,
+        end_s=8.0,
+        score=0.9,
+        modality_scores={"visual": 0.9},
+        visual_labels=GOAL_CAPTION,
+    )
+    plan = plan_highlight(
+        HighlightRequest(prompt="a 6-second highlight of the goalkeeper"),
+        [goal],
+        {"v1": BoundaryIndex.empty("v1", 60.0)},
+        llm=None,
+    )
+    (clip,) = plan.clips
+    assert clip.title == "A goalkeeper diving on a green football pitch"
+    assert "goalkeeper" in clip.tags and "football" in clip.tags
+    assert clip.reason.startswith("matched visual") and "goalkeeper diving" in clip.reason
+
+
+def test_llm_planner_sees_captions_and_optionally_keyframes(tmp_path: Path) -> None:
+    from scenespark.highlights.llm import LLMPlanner
+    from scenespark.types import HighlightRequest
+    from tests.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI().start()
+    try:
+        request = HighlightRequest(prompt="a 10-second highlight of the goalkeeper")
+        cands = _caption_candidates(tmp_path)
+        base = {"home": tmp_path, "llm_base_url": fake.base_url, "llm_retries": 0}
+        LLMPlanner(Settings(**base)).choose(request, cands, target_duration_s=10.0)
+        (body,) = fake.requests
+        user = body["messages"][1]["content"]
+        assert isinstance(user, str) and "a goalkeeper diving on a green football pitch" in user
+        assert "image_url" not in json.dumps(body)  # keyframes are opt-in
+
+        fake.reset("good")
+        planner = LLMPlanner(Settings(**base, llm_send_keyframes=True))
+        plan = planner.choose(request, cands, target_duration_s=10.0)
+        assert plan.clips
+        parts = fake.requests[0]["messages"][1]["content"]
+        assert parts[0]["type"] == "text" and GOAL_CAPTION.split(" |")[0] in parts[0]["text"]
+        named = [p["text"] for p in parts if p["type"] == "text"][1:]
+        assert named == ["Keyframe of candidate c1:", "Keyframe of candidate c2:"]
+        images = [p["image_url"]["url"] for p in parts if p["type"] == "image_url"]
+        decoded = [
+            np.asarray(Image.open(io.BytesIO(base64.b64decode(u.split(",", 1)[1])))) for u in images
+        ]
+        from tests.fake_vision import dominant_colour
+
+        assert [dominant_colour(img) for img in decoded] == ["green", "blue"]
+
+        fake.reset("error500", "good")  # an endpoint that fails with images: asked without them
+        plan = planner.choose(request, cands, target_duration_s=10.0)
+        assert plan.clips and len(fake.requests) == 2
+        assert isinstance(fake.requests[1]["messages"][1]["content"], str)
+    finally:
+        fake.stop()

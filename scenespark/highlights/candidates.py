@@ -35,6 +35,7 @@ class Candidate(BaseModel):
     ocr_text: str = ""
     visual_labels: str = ""
     focus_s: float | None = None  # where the evidence is strongest (e.g. the matched frame)
+    keyframe: str = ""  # thumbnail of the matched frame, relative to the data dir ("" = none)
     shot_ids: list[int] = Field(default_factory=list)
     # "search": a search hit; "title": a shot of a video whose title names the whole topic;
     # "video": a shot of a video the user chose when nothing in it matched
@@ -91,6 +92,7 @@ def candidates_from_hits(hits: list[Hit]) -> list[Candidate]:
                 ocr_text=hit.evidence.ocr_text,
                 visual_labels=hit.evidence.visual_labels,
                 focus_s=focus,
+                keyframe=hit.thumbnail,
                 shot_ids=list(hit.shot_ids),
             )
         )

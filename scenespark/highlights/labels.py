@@ -46,7 +46,11 @@ def tags_for(candidates: list[Candidate], topic: str = "", limit: int = MAX_TAGS
         for word in tokens(f"{c.transcript} {c.ocr_text}"):
             counts[word] += 1.0
         for label in _label_list(c.visual_labels)[:3]:
-            counts[label] += 1.5
+            if len(label.split()) > 3:  # a frame caption: its words count like spoken ones
+                for word in tokens(label):
+                    counts[word] += 1.0
+            else:
+                counts[label] += 1.5
     topic_words = set(tokens(topic))
     ranked = sorted(counts, key=lambda w: (-(counts[w] + (10 if w in topic_words else 0)), w))
     tags: list[str] = []
