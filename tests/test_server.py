@@ -334,9 +334,9 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(
 
 
 def test_upload_is_saved_under_a_safe_name_and_queued(
-    srv_client: TestClient, srv_settings: Settings
+    srv_client: TestClient, srv_settings: Settings, short_video: Path
 ) -> None:
-    payload = b"\1" * 4096
+    payload = short_video.read_bytes()  # a real (0.5 s) video: uploads must be videos
     response = srv_client.post(
         "/api/v1/videos",
         files={"file": ("../../evil name;rm -rf.mp4", payload, "video/mp4")},
@@ -344,7 +344,7 @@ def test_upload_is_saved_under_a_safe_name_and_queued(
         headers=SAME_ORIGIN,
     )
     assert response.status_code == 202, response.text
-    saved = list((srv_settings.home / "uploads").iterdir())
+    saved = [p for p in (srv_settings.home / "uploads").rglob("*") if p.is_file()]
     assert len(saved) == 1
     assert saved[0].read_bytes() == payload
     assert saved[0].suffix == ".mp4" and "/" not in saved[0].name and ";" not in saved[0].name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -34,10 +33,10 @@ from server.controllers.schemas import (
     VideoList,
     VideoView,
 )
-from server.paths import resolve_library_path, resolve_local_path
+from server.paths import display_path, resolve_library_path, resolve_local_path
 from server.problems import problem_docs
 from server.runtime import INDEX, LOCAL_TOKEN_HEADER, ServerRuntime
-from server.uploads import receive_upload, upload_dir
+from server.uploads import delete_uploaded_file, receive_upload, store_upload
 
 MAX_JSON_BYTES = 64 * 1024
 
@@ -98,7 +97,7 @@ class VideoController(Controller):
         status_code=202,
         summary="Index a video: a path in a library root, or an upload",
         operation_class=AddVideoOperation,
-        responses=problem_docs(403, 404, 413, 415),
+        responses=problem_docs(403, 404, 413, 415, 422, 507),
     )
     async def add(
         self, request: Request, runtime: NamedDependency[ServerRuntime]
@@ -111,7 +110,10 @@ class VideoController(Controller):
         media_type, _ = request.content_type
         settings = runtime.settings
         if media_type == RequestEncodingType.MULTI_PART:
-            saved = await receive_upload(request, settings)
+            received = await receive_upload(request, settings)
+            saved = await anyio.to_thread.run_sync(
+                store_upload, received, settings, runtime.engine.catalog
+            )
             try:
                 job = await anyio.to_thread.run_sync(
                     lambda: runtime.submit_index(
@@ -122,9 +124,11 @@ class VideoController(Controller):
                     )
                 )
             except BaseException:
-                saved.path.unlink(missing_ok=True)
+                if not saved.duplicate:
+                    delete_uploaded_file(saved.path, settings)
                 raise
-            return AddVideoResponse(video_id=None, path=saved.path.name, job=job_ref(job))
+            shown = display_path(saved.path, settings)
+            return AddVideoResponse(video_id=saved.video_id, path=shown, job=job_ref(job))
         if media_type in ("application/json", "") or media_type.endswith("+json"):
             data = await _json_body(request)
 
@@ -177,8 +181,4 @@ class VideoController(Controller):
         """Remove the video's vectors, segments and thumbnails; an uploaded file is deleted too."""
         video = runtime.engine.catalog.require_video(video_id)
         runtime.index_service.remove(video_id)
-        uploads = upload_dir(runtime.settings).resolve()
-        source = Path(video.path)
-        with contextlib.suppress(OSError, ValueError):
-            if source.resolve().is_relative_to(uploads):
-                source.unlink(missing_ok=True)
+        delete_uploaded_file(Path(video.path), runtime.settings)
