@@ -25,6 +25,7 @@ from scenespark.language.shaping import (
     split_text_sentences,
 )
 from scenespark.media.audio import extract_audio_wav
+from scenespark.media.containment import is_contained
 from scenespark.media.subtitles import find_sidecar, parse_subtitles
 from scenespark.types import MediaInfo, Modality, Segment, Shot
 
@@ -59,6 +60,13 @@ def speech_stage(engine: Engine, info: MediaInfo, video_id: str) -> SpeechOutput
     path = Path(info.path)
     settings = engine.settings
     sidecar = find_sidecar(path) if settings.use_sidecar_subtitles else None
+    if sidecar is not None and not is_contained(sidecar, path, settings.library_roots):
+        log.warning(
+            "ignoring subtitle sidecar %s of %s: it resolves outside the library roots",
+            sidecar.name,
+            path.name,
+        )
+        sidecar = None
     if sidecar is not None:
         spans: list[TextSpan] = []
         for cue in parse_subtitles(sidecar):
