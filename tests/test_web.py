@@ -795,6 +795,53 @@ def test_page_asks_for_the_api_token_once_and_keeps_it_for_the_tab(
         context.close()
 
 
+def _sign_in(page, server: _ServerThread, view: str) -> None:
+    page.goto(f"{server.url}/#{view}")
+    expect(page.locator("#token-dialog")).to_be_visible()
+    page.get_by_label("API token", exact=True).fill(WEB_TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#token-dialog")).to_be_hidden()
+
+
+def test_an_empty_reel_says_so_without_a_player_or_links(
+    web_browser, web_token_server: _ServerThread
+) -> None:
+    """Nothing matches (the token server's library is empty): a clear message, no player, no
+    'Download: null…', no 'ready: 0 clips'; the history keeps it as 'no clip matched'."""
+    context = web_browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(CSP_RECORDER)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        _sign_in(page, web_token_server, "highlights")
+        page.get_by_label("What should the highlight reel show?").fill("fireworks at midnight")
+        page.get_by_role("button", name="Make highlights").click()
+        _wait_highlight(page)
+        result = page.locator("#hl-result")
+        expect(result).to_have_attribute("data-state", "empty")
+        expect(page.locator("#hl-title")).to_have_text("No highlight reel")
+        expect(page.locator("#hl-description")).to_contain_text("fireworks at midnight")
+        expect(page.locator("#reel-player")).to_be_hidden()
+        expect(page.get_by_role("button", name="Play the reel")).to_be_hidden()
+        expect(page.locator("#hl-downloads")).to_be_hidden()
+        expect(page.locator("#hl-downloads a")).to_have_count(0)
+        expect(page.locator("#hl-clips")).to_be_hidden()
+        expect(page.locator("#replan-form")).to_be_hidden()
+        text = result.inner_text()
+        assert "null" not in text and "undefined" not in text and "0 clips" not in text, text
+        expect(page.locator("#notice")).to_contain_text("No reel")
+        _raise_alert(page, "empty reel")
+        request_id = result.get_attribute("data-request-id")
+        item = page.locator(f"#hl-history li[data-request-id='{request_id}']")
+        expect(item).to_contain_text("no clip matched")
+        assert not _csp_violations(page)
+    finally:
+        context.close()
+    assert not errors, errors
+
+
 def test_remove_video_asks_for_confirmation(web_page, web_indexed_video: str) -> None:
     page = web_page
     card = page.locator(f"#video-list li[data-video-id='{web_indexed_video}']")

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { isActive, isFinished, pollJob } from "../../server/static/js/jobs.js";
+import { cancelJob, isActive, isFinished, pollJob } from "../../server/static/js/jobs.js";
 
 const noWait = async () => {};
 const error = (status) => Object.assign(new Error(`HTTP ${status}`), { status });
@@ -71,4 +71,11 @@ test("isActive / isFinished", () => {
   assert.equal(isActive(null), false);
   assert.equal(isFinished({ status: "failed" }), true);
   assert.equal(isFinished({ status: "running" }), false);
+});
+
+test("cancelJob sends DELETE /jobs/{id} (id encoded) and returns the job's new state", async () => {
+  const calls = [];
+  const api = async (method, path) => (calls.push([method, path]), { status: "cancelled" });
+  assert.deepEqual(await cancelJob(api, "a/b c"), { status: "cancelled" });
+  assert.deepEqual(calls, [["DELETE", "/jobs/a%2Fb%20c"]]);
 });

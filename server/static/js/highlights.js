@@ -4,7 +4,7 @@
 import { api } from "./client.js";
 import { $, busy, clearError, el, errorText, guardImeEnter, notice, present, showError } from "./dom.js";
 import { basename, hms, humanDuration, parseOptionalNumber } from "./format.js";
-import { pollJob } from "./jobs.js";
+import { cancelJob, isActive, pollJob } from "./jobs.js";
 import { library, videoTitle } from "./library.js";
 import { playOn, reportUnplayable } from "./player.js";
 import { refreshHistory, setupHistory } from "./history.js";
@@ -138,9 +138,26 @@ async function followHighlight(requestId, { keepResult = false, restoring = fals
     renderHighlight(job);
     $("hl-job").hidden = true;
     notice(finishedNotice(job));
+  } else if (job.status === "cancelled") {
+    $("hl-result").hidden = true;
+    notice(finishedNotice(job));
   } else {
     $("hl-result").hidden = true;
     showError(finishedNotice(job));
+  }
+}
+
+async function cancelHighlight() {
+  const requestId = highlight.requestId;
+  if (!requestId) return;
+  clearError();
+  $("hl-cancel").disabled = true;
+  try {
+    setJobState(await cancelJob(api, requestId));
+  } catch (err) {
+    showError(`Could not cancel the highlight job. ${errorText(err)}`);
+  } finally {
+    $("hl-cancel").disabled = false;
   }
 }
 
@@ -155,6 +172,7 @@ function setJobState(job) {
   $("hl-job-message").textContent = failed ? job.error || job.message || "" : job.message || "";
   $("hl-job-message").classList.toggle("error-text", failed);
   $("hl-job").dataset.status = job.status;
+  $("hl-cancel").hidden = !isActive(job);
 }
 
 function downloadLink({ url, label, name }) {
@@ -325,6 +343,7 @@ function playReel(startS = 0) {
 export function setupHighlights() {
   reportUnplayable($("reel-player"));
   $("play-reel").addEventListener("click", () => playReel(0));
+  $("hl-cancel").addEventListener("click", cancelHighlight);
   guardImeEnter($("hl-prompt"));
   $("highlight-form").addEventListener("submit", startHighlight);
   $("replan-form").addEventListener("submit", replan);

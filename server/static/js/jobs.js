@@ -43,3 +43,8 @@ export async function pollJob({
     await wait(intervalMs);
   }
 }
+
+/** Ask the server to cancel a queued or running job (DELETE /api/v1/jobs/{id}); its new state. */
+export function cancelJob(api, requestId) {
+  return api("DELETE", `/jobs/${encodeURIComponent(requestId)}`);
+}

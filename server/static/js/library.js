@@ -4,7 +4,7 @@
 import { api, client } from "./client.js";
 import { $, busy, clearError, el, errorText, notice, showError } from "./dom.js";
 import { basename, hms, mediaFileUrl, modalityName, modelLines, sortModalities } from "./format.js";
-import { isActive, pollJob } from "./jobs.js";
+import { cancelJob, isActive, pollJob } from "./jobs.js";
 import { currentView } from "./router.js";
 
 const LIBRARY_REFRESH_MS = 2000;
@@ -101,7 +101,28 @@ function progressBlock(job) {
     { class: "job-progress" },
     el("progress", { max: "1", value: String(value), "aria-label": `Indexing progress of ${job.label}` }),
     el("span", { class: "mono small", text: `${Math.round(value * 100)} %${job.message ? ` · ${job.message}` : ""}` }),
+    el("button", {
+      type: "button",
+      class: "ghost small",
+      text: "Cancel",
+      "aria-label": `Cancel indexing ${job.label}`,
+      onclick: (event) => cancelIndexJob(job, event.currentTarget),
+    }),
   );
+}
+
+async function cancelIndexJob(job, button) {
+  clearError();
+  button.disabled = true;
+  try {
+    const answer = await cancelJob(api, job.request_id);
+    Object.assign(job, { status: answer.status, message: answer.message || job.message });
+    if (answer.status === "cancelled") notice(`Cancelled indexing ${job.label}.`);
+  } catch (err) {
+    showError(`Could not cancel indexing ${job.label}. ${errorText(err)}`);
+    button.disabled = false;
+  }
+  refreshVideos();
 }
 
 function modelsBlock(video) {
@@ -252,6 +273,7 @@ async function followIndexJob(entry) {
         if (job.status === "failed") {
           showError(`Indexing ${entry.label} failed: ${job.error || job.message || "unknown error"}`);
         } else if (job.status === "done") notice(`Indexed ${entry.label}.`);
+        else if (job.status === "cancelled") notice(`Cancelled indexing ${entry.label}.`);
         renderVideos();
         if (currentView() === "library" || !isActive(job)) refreshVideos();
       },
@@ -260,7 +282,7 @@ async function followIndexJob(entry) {
     showError(`Lost track of the indexing job for ${entry.label}. ${errorText(err)}`);
     entry.status = "failed";
   }
-  if (entry.status === "done") library.jobs.delete(entry.request_id);
+  if (entry.status === "done" || entry.status === "cancelled") library.jobs.delete(entry.request_id);
   refreshVideos();
 }
 
