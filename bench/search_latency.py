@@ -1,4 +1,4 @@
-"""Search latency at growing library sizes (DESIGN.md §9): p50/p95/max per size, with baselines.
+"""Search latency at growing library sizes (docs/architecture.md §9): p50/p95/max per size, with baselines.
 
     .venv/bin/python bench/search_latency.py [--hours 1,10,100] [--queries 200] [--json]
 

@@ -210,7 +210,7 @@ def get_settings() -> Settings:
 
 
 def apply_offline_env() -> None:
-    """Environment every process sets before importing model libraries (DESIGN.md §10)."""
+    """Environment every process sets before importing model libraries (docs/architecture.md §10)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

@@ -1,4 +1,4 @@
-"""Data model shared by the indexer, search, highlights, server and CLI (DESIGN.md §3).
+"""Data model shared by the indexer, search, highlights, server and CLI (docs/architecture.md §3).
 
 Times are float seconds from the start of the video; names carry their units.
 Pydantic models are used at every boundary (JSON in the API and CLI, rows in the stores).
@@ -94,7 +94,7 @@ class Shot(BaseModel):
 
 
 class Segment(BaseModel):
-    """One piece of searchable evidence with its time span (DESIGN.md §3)."""
+    """One piece of searchable evidence with its time span (docs/architecture.md §3)."""
 
     video_id: str
     modality: Modality

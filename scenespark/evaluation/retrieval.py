@@ -1,4 +1,4 @@
-"""Retrieval evaluation on a ``scenespark-eval/1`` dataset (DESIGN.md §9).
+"""Retrieval evaluation on a ``scenespark-eval/1`` dataset (docs/architecture.md §9).
 
 For every query the library is searched (restricted to the dataset's video) and the ranked spans
 are compared with the expected spans: R@1 and R@5 at IoU ≥ 0.5 and ≥ 0.7, mAP (IoU ≥ 0.5),

@@ -1,6 +1,6 @@
 """Budget solver: turn ranked candidates into clips that fill the target duration.
 
-Rules (DESIGN.md §7.3-4): total within target ± tolerance when enough relevant material exists
+Rules (docs/architecture.md §7.3-4): total within target ± tolerance when enough relevant material exists
 (never padded with irrelevant material), each clip within [min_clip_s, max_clip_s], at most
 ``max_clips`` clips, no overlapping or near-duplicate clips, clips of one video closer than
 ``merge_gap_s`` merged, every cut snapped (see :mod:`scenespark.highlights.snapping`), locked

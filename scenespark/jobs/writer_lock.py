@@ -1,4 +1,4 @@
-"""One writer per embedded store (DESIGN.md §10).
+"""One writer per embedded store (docs/architecture.md §10).
 
 An embedded Chroma store belongs to one process. The process that writes (a server, or an
 ``index`` CLI run) holds an exclusive ``flock`` on ``$SCENESPARK_HOME/writer.lock`` for as long as

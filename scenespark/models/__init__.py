@@ -1,4 +1,4 @@
-"""Models behind Protocols, resolved offline (DESIGN.md §5).
+"""Models behind Protocols, resolved offline (docs/architecture.md §5).
 
 Light to import: the heavy libraries (torch, faster_whisper, rapidocr, open_clip) load only when
 a model is first used through :class:`ModelRegistry`.

@@ -1,4 +1,4 @@
-"""The model roles behind Protocols (DESIGN.md §5), plus the small result types they return.
+"""The model roles behind Protocols (docs/architecture.md §5), plus the small result types they return.
 
 Implementations live beside this file (``text``, ``speech``, ``ocr``, ``visual``, ``tagger``);
 callers get them from :class:`scenespark.models.registry.ModelRegistry` and only rely on these

@@ -1,4 +1,4 @@
-"""Which model backs each role, found without loading anything heavy (DESIGN.md §5).
+"""Which model backs each role, found without loading anything heavy (docs/architecture.md §5).
 
 Every ``resolve_*`` function reads :class:`~scenespark.config.Settings`, looks for weights that
 ship inside installed packages (or the local path / name the user configured) and returns a

@@ -1,4 +1,4 @@
-"""Which Whisper model backs speech recognition, found without loading it (DESIGN.md §5)."""
+"""Which Whisper model backs speech recognition, found without loading it (docs/architecture.md §5)."""
 
 from __future__ import annotations
 

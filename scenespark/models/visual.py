@@ -1,4 +1,4 @@
-"""CLIP image/text embeddings with open_clip (weights from a local checkpoint, DESIGN.md §5)."""
+"""CLIP image/text embeddings with open_clip (weights from a local checkpoint, docs/architecture.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rendering highlights with ffmpeg (DESIGN.md §7 step 5).
+"""Rendering highlights with ffmpeg (docs/architecture.md §7 step 5).
 
 Frame-accurate mode (default): each clip is encoded ONCE (``-ss`` before ``-i``, H.264
 ``-preset veryfast`` + AAC), normalised to one size, frame rate and audio format, with per-clip
@@ -26,8 +26,10 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -158,7 +160,56 @@ def render_highlight(
     ``loudnorm`` turns per-clip loudness normalisation on; ``audio_filter`` picks the filter
     (``dynaudnorm`` or ``loudnorm``). ``timeout_s`` bounds the whole render; ``clip_workers``
     clips are encoded at a time. ``on_progress(fraction, message)`` is called from this thread.
+
+    The steps: check the clips, probe the sources and fix the reel's format, cut each clip
+    (:meth:`_Render.encode_clips`), join them (:meth:`_Render.join_reel`), write the subtitles
+    and timelines (:meth:`_Render.write_edit_lists`), then publish every file at once.
     """
+    _check_clips(clips, sources, crossfade_s)
+    deadline = _Deadline(timeout_s)
+    report = on_progress or _no_progress
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    report(0.0, "probing sources")
+    infos = {
+        vid: steps.probe_source(Path(sources[vid]), deadline.left())
+        for vid in {c.video_id for c in clips}
+    }
+    first = infos[clips[0].video_id]
+    fps = steps.output_fps(first.fps)
+    spans, warnings = _plan_spans(clips, infos, fps)
+    render = _Render(
+        clips=clips,
+        infos=infos,
+        spans=spans,
+        fps=fps,
+        size=steps.output_size(first.width, first.height),
+        files=_OutputFiles(out_dir, [_stem(i + 1, c.clip_id) for i, c in enumerate(clips)]),
+        deadline=deadline,
+        report=report,
+        warnings=warnings,
+        thumbnail_max_side=thumbnail_max_side,
+    )
+    with render.files.publishing():
+        if stream_copy:
+            reel = render.join_copies(render.cut_clips(clip_workers), crossfade_s)
+        else:
+            render.encode_clips(audio_filter if loudnorm else "", clip_workers)
+            reel = render.join_encoded(crossfade_s)
+        render.write_edit_lists(reel, speech or {}, title)
+        report(0.97, "publishing")
+    if stream_copy:
+        warnings.append("stream-copy clips start at the keyframe before each cut (not frame-exact)")
+    report(1.0, "done")
+    return render.output(reel, Path(home), stream_copy=stream_copy)
+
+
+def _no_progress(_fraction: float, _message: str) -> None:
+    return None
+
+
+def _check_clips(clips: list[Clip], sources: dict[str, Path], crossfade_s: float) -> None:
     if not clips:
         raise InvalidInputError("nothing to render: the highlight has no clips")
     if crossfade_s < 0:
@@ -172,202 +223,274 @@ def render_highlight(
             raise InvalidInputError(f"clip {clip.clip_id} ends before it starts")
         if not Path(sources[clip.video_id]).is_file():
             raise NotFoundError(f"source video file not found: {sources[clip.video_id]}")
-    deadline = _Deadline(timeout_s)
-    report = on_progress or (lambda _fraction, _message: None)
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    speech = speech or {}
 
-    report(0.0, "probing sources")
-    infos = {
-        vid: steps.probe_source(Path(sources[vid]), deadline.left())
-        for vid in {c.video_id for c in clips}
-    }
-    first = infos[clips[0].video_id]
-    width, height = steps.output_size(first.width, first.height)
-    fps = steps.output_fps(first.fps)
-    spans, warnings = _plan_spans(clips, infos, fps)
 
-    token = uuid.uuid4().hex[:10]
-    work = out_dir / f".render-{token}"
-    work.mkdir()
-    published: list[tuple[Path, Path]] = []  # (temp, final)
+class _OutputFiles:
+    """The files of one render. Each is written under a temporary name in the output folder
+    and renamed into place only when the whole render succeeded; on failure the temporary
+    files and the work folder are removed, so no file ever appears under a published name."""
 
-    def temp_for(final: Path) -> Path:
-        temp = out_dir / f".{final.stem}.{token}.part{final.suffix}"
-        published.append((temp, final))
-        return temp
-
-    try:
-        stems = [_stem(i + 1, c.clip_id) for i, c in enumerate(clips)]
-        clip_finals = [out_dir / f"{s}.mp4" for s in stems]
-        thumb_finals = [out_dir / f"{s}.jpg" for s in stems]
-        clip_temps = [temp_for(p) for p in clip_finals]
-        thumb_temps = [temp_for(p) for p in thumb_finals]
-        reel_final, srt_final, edl_final, xml_final, otio_final = (
+    def __init__(self, out_dir: Path, stems: list[str]) -> None:
+        self.token = uuid.uuid4().hex[:10]
+        self.work = out_dir / f".render-{self.token}"
+        self.out_dir = out_dir
+        self.clips = [out_dir / f"{s}.mp4" for s in stems]
+        self.thumbnails = [out_dir / f"{s}.jpg" for s in stems]
+        self.reel, self.srt, self.edl, self.fcp7_xml, self.otio = (
             out_dir / f"reel.{ext}" for ext in ("mp4", "srt", "edl", "xml", "otio")
         )
-        reel_temp = temp_for(reel_final)
+        self._temps: dict[Path, Path] = {}  # final → temporary, in creation order
 
-        audio_norm = audio_filter if loudnorm else ""
-        video_parts = [work / f"v{i:03d}.mp4" for i in range(len(clips))]
-        audio_parts = [work / f"a{i:03d}.wav" for i in range(len(clips))]
+    def temp(self, final: Path) -> Path:
+        """The temporary name to write ``final`` under."""
+        if final not in self._temps:
+            self._temps[final] = self.out_dir / f".{final.stem}.{self.token}.part{final.suffix}"
+        return self._temps[final]
+
+    @contextmanager
+    def publishing(self) -> Iterator[None]:
+        self.work.mkdir()
+        try:
+            yield
+            for final, temp in self._temps.items():
+                os.replace(temp, final)
+        except BaseException:
+            for temp in self._temps.values():
+                temp.unlink(missing_ok=True)
+            raise
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+@dataclass
+class _Reel:
+    """The joined reel: each clip's length on it, the crossfade used (frames), its length."""
+
+    durations_s: list[float]
+    crossfade_frames: int
+    duration_s: float = 0.0
+    starts_s: list[float] = field(default_factory=list)  # where each clip starts on the reel
+
+
+@dataclass
+class _Render:
+    """One render in progress: the clips, their sources and spans, the reel's format."""
+
+    clips: list[Clip]
+    infos: dict[str, steps.SourceInfo]
+    spans: list[tuple[float, int]]  # (source start_s, frames at the reel rate) per clip
+    fps: Fraction
+    size: tuple[int, int]
+    files: _OutputFiles
+    deadline: _Deadline
+    report: ProgressFn
+    warnings: list[str]
+    thumbnail_max_side: int
+
+    def _what(self, i: int) -> str:
+        return f"ffmpeg (clip {i + 1} of {len(self.clips)})"
+
+    def _video_parts(self) -> list[Path]:
+        return [self.files.work / f"v{i:03d}.mp4" for i in range(len(self.clips))]
+
+    def _audio_parts(self) -> list[Path]:
+        return [self.files.work / f"a{i:03d}.wav" for i in range(len(self.clips))]
+
+    def _run(self, task: Callable[[int], float], workers: int) -> list[float]:
+        weights = [n for _, n in self.spans]
+        return _run_parallel(task, weights, max(1, workers), lambda f, m: self.report(0.85 * f, m))
+
+    # -- cutting -------------------------------------------------------------------------------
+    def encode_clips(self, audio_norm: str, workers: int) -> None:
+        """Frame-exact: each clip encoded once to the reel's size and rate, with a video-only
+        copy and PCM audio in the work folder for the join, and its thumbnail."""
         # Audio sample counts follow the cumulative reel clock, so the reel never drifts.
-        bounds = [0, *itertools.accumulate(n for _, n in spans)]
+        bounds = [0, *itertools.accumulate(n for _, n in self.spans)]
         samples = [
-            round(bounds[i + 1] / fps * steps.AUDIO_RATE_HZ)
-            - round(bounds[i] / fps * steps.AUDIO_RATE_HZ)
-            for i in range(len(clips))
+            round(bounds[i + 1] / self.fps * steps.AUDIO_RATE_HZ)
+            - round(bounds[i] / self.fps * steps.AUDIO_RATE_HZ)
+            for i in range(len(self.clips))
         ]
+        video_parts, audio_parts = self._video_parts(), self._audio_parts()
 
-        def clip_task(i: int) -> float:
-            info = infos[clips[i].video_id]
-            start_s, frames = spans[i]
-            what = f"ffmpeg (clip {i + 1} of {len(clips)})"
-            if stream_copy:
-                duration_s = float(frames / fps)
-                steps.cut_copy(
-                    info, start_s, duration_s, clip_temps[i], timeout_s=deadline.left(), what=what
-                )
-                steps.thumbnail_at(
-                    info.path,
-                    start_s + duration_s / 2,
-                    thumb_temps[i],
-                    thumbnail_max_side,
-                    deadline.left(),
-                )
-                return steps.measure_duration(clip_temps[i], deadline.left())
+        def encode(i: int) -> float:
+            start_s, frames = self.spans[i]
             steps.encode_clip(
-                info,
+                self.infos[self.clips[i].video_id],
                 start_s=start_s,
                 frames=frames,
                 samples=samples[i],
-                size=(width, height),
-                fps=fps,
+                size=self.size,
+                fps=self.fps,
                 audio_norm=audio_norm,
-                clip_out=clip_temps[i],
+                clip_out=self.files.temp(self.files.clips[i]),
                 video_out=video_parts[i],
                 audio_out=audio_parts[i],
-                thumb_out=thumb_temps[i],
-                thumb_side=thumbnail_max_side,
-                timeout_s=deadline.left(),
-                what=what,
+                thumb_out=self.files.temp(self.files.thumbnails[i]),
+                thumb_side=self.thumbnail_max_side,
+                timeout_s=self.deadline.left(),
+                what=self._what(i),
             )
-            return float(frames / fps)
+            return float(frames / self.fps)
 
-        measured_durations_s = _run_parallel(
-            clip_task, [n for _, n in spans], max(1, clip_workers), lambda f, m: report(0.85 * f, m)
-        )
+        self._register_outputs()
+        self._run(encode, workers)
 
-        durations_s = [float(n / fps) for _, n in spans]
-        cf_frames = 0
-        if stream_copy:
-            durations_s = measured_durations_s
-            if crossfade_s > 0:
-                warnings.append("crossfades are not applied in stream-copy mode")
-            if steps.compatible([infos[c.video_id] for c in clips]):
-                steps.concat_copy(
-                    clip_temps, work / "reel.txt", reel_temp, timeout_s=deadline.left()
-                )
-            else:
-                warnings.append("sources differ in format: the stream-copy reel was re-encoded")
-                steps.reencode_concat(
-                    clip_temps, [infos[c.video_id].has_audio for c in clips], durations_s,
-                    (width, height), fps, reel_temp, timeout_s=deadline.left(),
-                )  # fmt: skip
+    def cut_clips(self, workers: int) -> list[float]:
+        """Stream copy: raw cuts (from the keyframe before each start) and thumbnails; returns
+        the measured length of each cut."""
+
+        def cut(i: int) -> float:
+            info = self.infos[self.clips[i].video_id]
+            start_s, frames = self.spans[i]
+            duration_s = float(frames / self.fps)
+            clip_temp = self.files.temp(self.files.clips[i])
+            steps.cut_copy(
+                info, start_s, duration_s, clip_temp, timeout_s=self.deadline.left(),
+                what=self._what(i),
+            )  # fmt: skip
+            steps.thumbnail_at(
+                info.path,
+                start_s + duration_s / 2,
+                self.files.temp(self.files.thumbnails[i]),
+                self.thumbnail_max_side,
+                self.deadline.left(),
+            )
+            return steps.measure_duration(clip_temp, self.deadline.left())
+
+        self._register_outputs()
+        return self._run(cut, workers)
+
+    def _register_outputs(self) -> None:
+        """Every clip, thumbnail and the reel get their temporary names before any work, so a
+        failure removes whatever was written."""
+        for final in [*self.files.clips, *self.files.thumbnails, self.files.reel]:
+            self.files.temp(final)
+
+    # -- joining -------------------------------------------------------------------------------
+    def join_copies(self, durations_s: list[float], crossfade_s: float) -> _Reel:
+        """Stream copy: a concat copy when every source shares one format, else re-encoded
+        (``durations_s``: the measured length of each cut)."""
+        if crossfade_s > 0:
+            self.warnings.append("crossfades are not applied in stream-copy mode")
+        clip_temps = [self.files.temp(p) for p in self.files.clips]
+        reel_temp = self.files.temp(self.files.reel)
+        if steps.compatible([self.infos[c.video_id] for c in self.clips]):
+            steps.concat_copy(
+                clip_temps, self.files.work / "reel.txt", reel_temp,
+                timeout_s=self.deadline.left(),
+            )  # fmt: skip
         else:
-            if crossfade_s > 0:
-                cf_frames = min(round(crossfade_s * fps), min(n for _, n in spans) // 2)
-                if cf_frames < round(crossfade_s * fps):
-                    warnings.append(
-                        f"crossfade shortened to {float(cf_frames / fps):.2f} s to fit the shortest clip"
-                    )
-            report(0.87, "joining the reel")
-            if cf_frames > 0 and len(clips) > 1:
-                steps.crossfade_reel(
-                    video_parts, audio_parts, durations_s, float(cf_frames / fps), reel_temp,
-                    timeout_s=deadline.left(),
-                )  # fmt: skip
-            else:
-                cf_frames = 0
-                steps.concat_reel(
-                    video_parts, audio_parts, work, reel_temp, timeout_s=deadline.left()
+            self.warnings.append("sources differ in format: the stream-copy reel was re-encoded")
+            steps.reencode_concat(
+                clip_temps, [self.infos[c.video_id].has_audio for c in self.clips], durations_s,
+                self.size, self.fps, reel_temp, timeout_s=self.deadline.left(),
+            )  # fmt: skip
+        return self._measured(_Reel(durations_s, 0))
+
+    def join_encoded(self, crossfade_s: float) -> _Reel:
+        """Frame-exact: the encoded parts concatenated (video stream copy, audio sample-exact),
+        or crossfaded with ``xfade``/``acrossfade`` (no longer than half the shortest clip)."""
+        durations_s = [float(n / self.fps) for _, n in self.spans]
+        cf_frames = 0
+        if crossfade_s > 0:
+            wanted = round(crossfade_s * self.fps)
+            cf_frames = min(wanted, min(n for _, n in self.spans) // 2)
+            if cf_frames < wanted:
+                self.warnings.append(
+                    f"crossfade shortened to {float(cf_frames / self.fps):.2f} s to fit the "
+                    "shortest clip"
                 )
+        self.report(0.87, "joining the reel")
+        reel_temp = self.files.temp(self.files.reel)
+        if cf_frames > 0 and len(self.clips) > 1:
+            steps.crossfade_reel(
+                self._video_parts(), self._audio_parts(), durations_s,
+                float(cf_frames / self.fps), reel_temp, timeout_s=self.deadline.left(),
+            )  # fmt: skip
+        else:
+            cf_frames = 0
+            steps.concat_reel(
+                self._video_parts(), self._audio_parts(), self.files.work, reel_temp,
+                timeout_s=self.deadline.left(),
+            )  # fmt: skip
+        return self._measured(_Reel(durations_s, cf_frames))
 
-        # Reel clock: each clip starts where the previous ended, minus the crossfade.
-        overlap_s = float(cf_frames / fps)
-        reel_starts: list[float] = []
+    def _measured(self, reel: _Reel) -> _Reel:
+        """The reel clock (each clip starts where the previous ended, minus the crossfade) and
+        the reel's measured length."""
+        overlap_s = float(reel.crossfade_frames / self.fps)
         position_s = 0.0
-        for duration_s in durations_s:
-            reel_starts.append(position_s)
+        for duration_s in reel.durations_s:
+            reel.starts_s.append(position_s)
             position_s += duration_s - overlap_s
-        reel_duration_s = steps.measure_duration(reel_temp, deadline.left())
+        reel.duration_s = steps.measure_duration(
+            self.files.temp(self.files.reel), self.deadline.left()
+        )
+        return reel
 
+    # -- subtitles and timelines ---------------------------------------------------------------
+    def write_edit_lists(self, reel: _Reel, speech: dict[str, list[Segment]], title: str) -> None:
+        """The reel's SRT (speech retimed to the reel clock) and its editor timelines."""
         entries = [
             ReelEntry(
                 video_id=c.video_id,
-                source_name=Path(infos[c.video_id].path).name,
+                source_name=Path(self.infos[c.video_id].path).name,
                 source_start_s=start_s,
                 duration_s=duration_s,
                 reel_start_s=reel_start_s,
-                has_audio=infos[c.video_id].has_audio,
-                source_path=str(infos[c.video_id].path),
-                source_duration_s=infos[c.video_id].duration_s,
+                has_audio=self.infos[c.video_id].has_audio,
+                source_path=str(self.infos[c.video_id].path),
+                source_duration_s=self.infos[c.video_id].duration_s,
             )
             for c, (start_s, _), duration_s, reel_start_s in zip(
-                clips, spans, durations_s, reel_starts, strict=True
+                self.clips, self.spans, reel.durations_s, reel.starts_s, strict=True
             )
         ]
-        srt_temp = temp_for(srt_final)
-        srt_temp.write_text(srt_text(reel_cues(entries, speech)), encoding="utf-8")
-        timing = {"fps": float(fps), "title": title, "clip_ids": [c.clip_id for c in clips]}
-        for final, write in (
-            (edl_final, edl_text),
-            (xml_final, fcp7_xml_text),
-            (otio_final, otio_text),
-        ):
-            temp_for(final).write_text(write(entries, **timing), encoding="utf-8")
-        report(0.97, "publishing")
-        for temp, final in published:
-            os.replace(temp, final)
-    except BaseException:
-        for temp, _ in published:
-            temp.unlink(missing_ok=True)
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-    home = Path(home)
-    out_clips: list[Clip] = []
-    for clip, (start_s, frames), final, reel_start_s in zip(
-        clips, spans, clip_finals, reel_starts, strict=True
-    ):
-        update: dict[str, object] = {
-            "path": _relative(final, home),
-            "reel_start_s": round(reel_start_s, 3),
+        self.files.temp(self.files.srt).write_text(
+            srt_text(reel_cues(entries, speech)), encoding="utf-8"
+        )
+        timing = {
+            "fps": float(self.fps),
+            "title": title,
+            "clip_ids": [c.clip_id for c in self.clips],
         }
-        end_s = start_s + float(frames / fps)
-        if start_s != clip.start_s or abs(end_s - clip.end_s) > float(
-            1 / fps
-        ):  # clamped to the source
-            update.update(start_s=round(start_s, 3), end_s=round(end_s, 3))
-        out_clips.append(clip.model_copy(update=update))
-    if stream_copy:
-        warnings.append("stream-copy clips start at the keyframe before each cut (not frame-exact)")
-    report(1.0, "done")
-    return RenderOutput(
-        clips=out_clips,
-        reel_path=_relative(reel_final, home),
-        srt_path=_relative(srt_final, home),
-        edl_path=_relative(edl_final, home),
-        fcp7_xml_path=_relative(xml_final, home),
-        otio_path=_relative(otio_final, home),
-        thumbnails=[_relative(p, home) for p in thumb_finals],
-        reel_duration_s=round(reel_duration_s, 3),
-        width=width,
-        height=height,
-        fps=round(float(fps), 3),
-        crossfade_s=round(overlap_s, 3),
-        stream_copy=stream_copy,
-        warnings=warnings,
-    )
+        for final, write in (
+            (self.files.edl, edl_text),
+            (self.files.fcp7_xml, fcp7_xml_text),
+            (self.files.otio, otio_text),
+        ):
+            self.files.temp(final).write_text(write(entries, **timing), encoding="utf-8")
+
+    # -- result --------------------------------------------------------------------------------
+    def output(self, reel: _Reel, home: Path, *, stream_copy: bool) -> RenderOutput:
+        """Paths relative to ``home``; clips clamped to their source get their new times."""
+        out_clips: list[Clip] = []
+        for clip, (start_s, frames), final, reel_start_s in zip(
+            self.clips, self.spans, self.files.clips, reel.starts_s, strict=True
+        ):
+            update: dict[str, object] = {
+                "path": _relative(final, home),
+                "reel_start_s": round(reel_start_s, 3),
+            }
+            end_s = start_s + float(frames / self.fps)
+            if start_s != clip.start_s or abs(end_s - clip.end_s) > float(1 / self.fps):
+                update.update(start_s=round(start_s, 3), end_s=round(end_s, 3))
+            out_clips.append(clip.model_copy(update=update))
+        files = self.files
+        return RenderOutput(
+            clips=out_clips,
+            reel_path=_relative(files.reel, home),
+            srt_path=_relative(files.srt, home),
+            edl_path=_relative(files.edl, home),
+            fcp7_xml_path=_relative(files.fcp7_xml, home),
+            otio_path=_relative(files.otio, home),
+            thumbnails=[_relative(p, home) for p in files.thumbnails],
+            reel_duration_s=round(reel.duration_s, 3),
+            width=self.size[0],
+            height=self.size[1],
+            fps=round(float(self.fps), 3),
+            crossfade_s=round(float(reel.crossfade_frames / self.fps), 3),
+            stream_copy=stream_copy,
+            warnings=self.warnings,
+        )

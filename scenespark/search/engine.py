@@ -1,4 +1,4 @@
-"""Hybrid search across the library (DESIGN.md §6).
+"""Hybrid search across the library (docs/architecture.md §6).
 
 Per modality, dense retrieval through the vector store (text embeddings for speech, OCR and
 tagger labels; CLIP text→image when CLIP weights are configured) plus a BM25 keyword signal for

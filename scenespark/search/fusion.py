@@ -1,4 +1,4 @@
-"""Turning scored evidence segments into fused, snapped time spans (DESIGN.md §6).
+"""Turning scored evidence segments into fused, snapped time spans (docs/architecture.md §6).
 
 Pure functions on plain data, so the rules are unit-testable without models or stores:
 

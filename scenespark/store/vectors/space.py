@@ -16,7 +16,7 @@ LAYOUT_KEY = "scenespark_layout"
 LAYOUT = "per-modality"  # descriptor collections of the earlier layout lack this key
 # HNSW search breadth. Chroma's default (100) found the true nearest neighbour of 6 in 10 test
 # queries in a 90k-vector collection of clustered, partly duplicated vectors; 200 found 9 in 10
-# for +0.3 ms per query (bench/search_latency.py library, DESIGN.md §10).
+# for +0.3 ms per query (bench/search_latency.py library, docs/architecture.md §10).
 HNSW_EF_SEARCH = 200
 
 

@@ -1,4 +1,4 @@
-"""Vectors in Chroma, accessed through llama-index's ``ChromaVectorStore`` (DESIGN.md §4).
+"""Vectors in Chroma, accessed through llama-index's ``ChromaVectorStore`` (docs/architecture.md §4).
 
 An embedding space ("text", "clip", ...) is one small descriptor collection that records the
 model name and dimension, plus one collection per modality ("scenespark_text.speech",
@@ -7,7 +7,7 @@ ours: collections are created with ``embedding_function=None`` and cosine distan
 never loads (or downloads) its default embedding model.
 
 Search speed: an unfiltered HNSW query takes a few ms, one with a ``where`` filter 60-500 ms at
-100k-200k vectors (DESIGN.md §10, measured again here). A modality filter is therefore a choice
+100k-200k vectors (docs/architecture.md §10, measured again here). A modality filter is therefore a choice
 of collections, never a ``where``; :meth:`VectorStore.query` over-fetches unfiltered and
 post-filters the rest in Python (active run ids, videos), falling back to a Chroma ``where``
 filter only when the post-filter leaves too few results. Data dirs written with the earlier
