@@ -208,6 +208,19 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 3 if failures else 0
 
 
+def speech_language_label(video: dict) -> str:
+    """ "zh (detected 0.93)", "en? (detected 0.41, uncertain)", "zh (forced)", "zh (sidecar)"."""
+    language = video.get("speech_language") or ""
+    source = video.get("speech_language_source") or ""
+    if not language:
+        return ""
+    probability = video.get("speech_language_probability")
+    detail = source + (f" {probability:.2f}" if probability is not None else "")
+    if video.get("speech_language_uncertain"):
+        return f"{language}? ({detail}, uncertain: set SCENESPARK_SPEECH_LANGUAGE to force)"
+    return f"{language} ({detail})" if detail else language
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from indexer.service import IndexService
     from scenespark.engine import Engine
@@ -227,6 +240,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"  {video['video_id']}  {video['status']:<8} {_fmt_duration(video['duration_s'])}  "
             f"{Path(video['path']).name}  [{counts}]"
         )
+        language = speech_language_label(video)
+        if language:
+            line += f"  speech: {language}"
         if video.get("error"):
             line += f"  error: {video['error']}"
         print(line)

@@ -318,6 +318,8 @@ class IndexService:
         video.error = ""
         video.indexed_at = utc_now()
         video.shots = frames.shots if frames is not None else video.shots
+        if speech is not None:
+            _record_speech_language(video, speech, engine.settings.speech_language_min_probability)
         signatures = model_signatures(engine)
         for modality in modalities:
             video.models[modality.value] = signatures[modality.value]
@@ -414,3 +416,17 @@ def _remove_tree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _record_speech_language(
+    video: Video, speech: stages.SpeechOutput, min_probability: float
+) -> None:
+    """The language of the video's speech as this run found it (flagged when uncertain)."""
+    video.speech_language = speech.language
+    video.speech_language_probability = speech.language_probability
+    video.speech_language_source = speech.language_source
+    video.speech_language_uncertain = bool(
+        speech.language_source == "detected"
+        and speech.language_probability is not None
+        and speech.language_probability < min_probability
+    )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scenespark.engine import Engine
+from scenespark.language.rules import language_code
 from scenespark.language.shaping import (
     OcrReading,
     TextSpan,
@@ -26,7 +27,12 @@ from scenespark.language.shaping import (
 )
 from scenespark.media.audio import extract_audio_wav
 from scenespark.media.containment import is_contained
-from scenespark.media.subtitles import find_sidecar, parse_subtitles
+from scenespark.media.subtitles import (
+    cue_language,
+    find_sidecar,
+    parse_subtitles,
+    sidecar_language,
+)
 from scenespark.types import MediaInfo, Modality, Segment, Shot
 
 if TYPE_CHECKING:
@@ -53,13 +59,18 @@ def _noop(_fraction: float, _message: str) -> None:
 class SpeechOutput:
     segments: list[Segment]
     source: str  # "sidecar:<file>", "whisper:<model>", "none: no audio"
-    language: str = ""
+    language: str = ""  # ISO 639-1 ("" = unknown)
+    language_probability: float | None = None  # Whisper's detection probability
+    language_source: str = ""  # "detected" | "forced" | "sidecar"
 
 
 def speech_stage(engine: Engine, info: MediaInfo, video_id: str) -> SpeechOutput:
     path = Path(info.path)
     settings = engine.settings
-    sidecar = find_sidecar(path) if settings.use_sidecar_subtitles else None
+    forced = language_code(settings.speech_language) or settings.speech_language.strip().lower()
+    sidecar = (
+        find_sidecar(path, [forced] if forced else ()) if settings.use_sidecar_subtitles else None
+    )
     if sidecar is not None and not is_contained(sidecar, path, settings.library_roots):
         log.warning(
             "ignoring subtitle sidecar %s of %s: it resolves outside the library roots",
@@ -68,17 +79,24 @@ def speech_stage(engine: Engine, info: MediaInfo, video_id: str) -> SpeechOutput
         )
         sidecar = None
     if sidecar is not None:
+        cues = parse_subtitles(sidecar)
         spans: list[TextSpan] = []
-        for cue in parse_subtitles(sidecar):
+        for cue in cues:
             spans.extend(split_text_sentences(cue.start_s, cue.end_s, cue.text))
-        return SpeechOutput(_speech_segments(video_id, spans, "sidecar"), f"sidecar:{sidecar.name}")
+        return SpeechOutput(
+            _speech_segments(video_id, spans, "sidecar"),
+            f"sidecar:{sidecar.name}",
+            sidecar_language(path, sidecar) or cue_language(cues),
+            None,
+            "sidecar",
+        )
     if not info.has_audio:
         return SpeechOutput([], "none: the video has no audio track")
     recognizer = engine.models.speech()
     with tempfile.TemporaryDirectory(prefix="scenespark-audio-") as tmp:
         wav = Path(tmp) / "audio.wav"
         extract_audio_wav(path, wav, timeout_s=max(60.0, info.duration_s))
-        transcript = recognizer.transcribe(wav, language=settings.speech_language or None)
+        transcript = recognizer.transcribe(wav, language=forced or None)
     words = transcript.words
     if words:
         spans = sentences_from_words(words)
@@ -89,10 +107,13 @@ def speech_stage(engine: Engine, info: MediaInfo, video_id: str) -> SpeechOutput
             if s.text.strip()
         ]
     spans = [s for s in spans if s.text.strip()]
+    detected = bool(not forced and transcript.language)
     return SpeechOutput(
         _speech_segments(video_id, spans, "whisper"),
         f"whisper:{recognizer.info.name}",
-        transcript.language,
+        language_code(transcript.language) or transcript.language,
+        round(transcript.language_probability, 4) if detected else None,
+        "detected" if detected else ("forced" if forced else ""),
     )
 
 

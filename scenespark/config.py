@@ -49,7 +49,12 @@ class Settings(BaseSettings):
     speech_model: str = Field(
         "", description="faster-whisper size/name or path; empty = bundled default"
     )
-    speech_language: str = Field("", description="ISO code (e.g. 'en'); empty = auto-detect")
+    speech_language: str = Field(
+        "", description="ISO code (e.g. 'en', 'zh'); empty = auto-detect; forces recognition"
+    )
+    speech_language_min_probability: float = Field(
+        0.6, ge=0.0, le=1.0, description="auto-detected languages below this are flagged"
+    )
     speech_beam_size: int = Field(1, ge=1, le=10)
     ocr_model: str = Field("rapidocr", description="'rapidocr' (bundled) or 'none' to disable OCR")
     ocr_min_confidence: float = Field(0.6, ge=0.0, le=1.0)

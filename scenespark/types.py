@@ -152,6 +152,11 @@ class Video(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)  # modality -> segments
     shots: list[Shot] = Field(default_factory=list)
     thumbnail: str = ""  # relative to data dir
+    # the language of the speech track or of the subtitles read for it ("" = unknown / none)
+    speech_language: str = ""  # ISO 639-1 code ("zh", "en")
+    speech_language_probability: float | None = None  # Whisper's detection probability
+    speech_language_source: str = ""  # "detected" | "forced" | "sidecar"
+    speech_language_uncertain: bool = False  # detected with a probability below the setting
 
 
 # --------------------------------------------------------------------------------------------

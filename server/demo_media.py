@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from scenespark.errors import ConfigError, MediaError
+from scenespark.language.scripts import has_cjk
 from scenespark.media.ffmpeg import ffmpeg, require_tool, run_tool
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -82,6 +83,23 @@ def font_path(bold: bool = True) -> str:
     if fallback.is_file():
         return str(fallback)
     raise ConfigError("no DejaVu Sans font found", hint="apt-get install fonts-dejavu-core")
+
+
+def cjk_font_path() -> str:
+    """A font with Chinese glyphs (WenQuanYi Zen Hei, via fc-match) for CJK captions."""
+    try:
+        out = subprocess.run(
+            ["fc-match", "-f", "%{file}", "WenQuanYi Zen Hei:lang=zh-cn"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        ).stdout.decode()
+    except (OSError, subprocess.TimeoutExpired):
+        out = ""
+    for candidate in (out.strip(), "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"):
+        if candidate and Path(candidate).is_file() and "wqy" in candidate.lower():
+            return candidate
+    raise ConfigError("no CJK font found", hint="apt-get install fonts-wqy-zenhei")
 
 
 def wav_duration_s(path: Path) -> float:
@@ -204,8 +222,9 @@ def build_video(
                 y = {"center": "(h-text_h)/2", "bottom": "h-text_h-h/10", "top": "h/10"}[
                     scene.text_position
                 ]
+                scene_font = cjk_font_path() if has_cjk(scene.text) else font
                 chain += (
-                    f",drawtext=fontfile='{_escape_filter_path(Path(font))}'"
+                    f",drawtext=fontfile='{_escape_filter_path(Path(scene_font))}'"
                     f":textfile='{_escape_filter_path(text_file)}':fontsize={max(12, h // 11)}"
                     f":fontcolor=white:box=1:boxcolor=black@0.75:boxborderw={max(4, h // 40)}"
                     f":x=(w-text_w)/2:y={y}:enable='between(t,{t0:.3f},{t1:.3f})'"

@@ -178,6 +178,7 @@ def test_catalog_written_by_an_earlier_version_still_opens(tmp_path: Path) -> No
         assert catalog.captions.usage("any-model").requests == 0  # migration 2's tables
         video = catalog.require_video("old1")
         assert video.path == "/media/old.mp4" and video.counts == {"speech": 1}
+        assert (video.speech_language, video.speech_language_probability) == ("", None)
         assert [s.text for s in catalog.segments("old1")] == ["hello from an old catalog"]
         assert catalog.generation() == 1
         job = catalog.get_job("job-old")

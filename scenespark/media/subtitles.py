@@ -25,12 +25,11 @@ from pathlib import Path
 import pysubs2
 
 from scenespark.errors import MediaError
-from scenespark.language.rules import rules_for_code
+from scenespark.language.rules import language_code
 from scenespark.language.scripts import CJK_PUNCT, UNSPACED_RE, dominant_language, has_cjk
 
 SUBTITLE_EXTENSIONS = (".srt", ".vtt", ".ass", ".ssa")
 PREFERRED_LANGS = ("en", "eng", "en-us", "en-gb")
-_LANG_TAG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}$")
 _TAG_RE = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 _SPACE_RE = re.compile(r"\s+")
 # a space between two characters of scripts written without spaces is a line join, not a word gap
@@ -48,24 +47,13 @@ class Cue:
         return self.end_s - self.start_s
 
 
-def _tag_language(tag: str) -> str:
-    """ "zh-CN", "chs" → "zh"; "en-us" → "en"; "fr" → "fr"; "" when not a language tag."""
-    if not tag or not _LANG_TAG_RE.match(tag):
-        return ""
-    rules = rules_for_code(tag)
-    lowered = tag.lower().replace("_", "-")
-    if rules.code != "en" or lowered in rules.aliases or lowered.split("-")[0] == "en":
-        return rules.code
-    return lowered.split("-")[0] if len(lowered.split("-")[0]) == 2 else ""
-
-
 def sidecar_language(video: Path, sidecar: Path) -> str:
     """The language a sidecar's file name declares ("video.zh-CN.srt" → "zh"), "" if none."""
     stem = Path(video).stem
     name = Path(sidecar).name
     if not name.startswith(stem + "."):
         return ""
-    return _tag_language(name[len(stem) + 1 : -len(Path(sidecar).suffix)])
+    return language_code(name[len(stem) + 1 : -len(Path(sidecar).suffix)])
 
 
 def cue_language(cues: Sequence[Cue]) -> str:
@@ -88,7 +76,7 @@ def find_sidecar(video: Path, preferred_languages: Sequence[str] = ()) -> Path |
         entries = sorted(p for p in folder.iterdir() if p.is_file())
     except OSError:
         return None
-    wanted = [_tag_language(code) or code.lower() for code in preferred_languages if code]
+    wanted = [language_code(code) or code.lower() for code in preferred_languages if code]
     tagged: list[tuple[int, int, str, Path]] = []
     for entry in entries:
         suffix = entry.suffix.lower()
@@ -97,7 +85,7 @@ def find_sidecar(video: Path, preferred_languages: Sequence[str] = ()) -> Path |
         middle = entry.name[len(stem) + 1 : -len(entry.suffix)]
         if not middle or "." in middle or len(middle) > 12:
             continue
-        language = _tag_language(middle)
+        language = language_code(middle)
         if language in wanted:
             rank = wanted.index(language)
         elif middle.lower() in PREFERRED_LANGS or language == "en":

@@ -10,6 +10,7 @@ from typing import Any
 
 from scenespark.config import Settings, apply_offline_env
 from scenespark.errors import MediaError, ModelUnavailableError
+from scenespark.language.rules import language_code
 from scenespark.models.base import SpeechSegment, Transcript
 from scenespark.models.resolve import Resolution
 from scenespark.models.resolve_speech import (
@@ -146,7 +147,9 @@ class WhisperRecognizer:
         """Transcribe a file (any format ffmpeg/PyAV reads; 16 kHz mono wav is fastest)."""
         if not Path(audio_path).is_file():
             raise MediaError(f"audio file not found: {audio_path}")
-        lang = (language or self._settings.speech_language or "").strip() or None
+        requested = (language or self._settings.speech_language or "").strip()
+        # "zh-CN", "chs", "zho" → "zh": Whisper takes ISO 639-1 codes
+        lang = (language_code(requested) or requested.lower()) or None
         if self.english_only:
             lang = "en"
         with self._lock:

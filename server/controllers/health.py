@@ -11,7 +11,13 @@ from litestar.di import NamedDependency
 
 from indexer.vision_status import vision_status
 from scenespark.types import JobStatus, ModelInfo
-from server.controllers.schemas import HealthResponse, IndexCounts, StoreInfo, VisionInfo
+from server.controllers.schemas import (
+    HealthResponse,
+    IndexCounts,
+    SpeechLanguages,
+    StoreInfo,
+    VisionInfo,
+)
 from server.runtime import ServerRuntime
 
 log = logging.getLogger("scenespark.server")
@@ -50,12 +56,17 @@ class HealthController(Controller):
             location=settings.chroma_url or str(settings.chroma_dir),
         )
         vision = vision_status(runtime.engine)
+        videos = catalog.list_videos()
+        languages: dict[str, int] = {}
+        for video in videos:
+            if video.has_audio or video.speech_language:
+                languages[video.speech_language] = languages.get(video.speech_language, 0) + 1
         return HealthResponse(
             status="degraded" if problems else "ok",
             version=package_version(),
             models=models,
             index=IndexCounts(
-                videos=len(catalog.list_videos()),
+                videos=len(videos),
                 segments={m: counts.get(m, 0) for m in ("speech", "ocr", "visual")},
             ),
             store=store,
@@ -65,6 +76,11 @@ class HealthController(Controller):
                 "running": sum(j.status == JobStatus.RUNNING for j in jobs),
                 "workers": runtime.worker_count,
             },
+            speech_languages=SpeechLanguages(
+                forced=settings.speech_language,
+                videos=languages,
+                uncertain=[v.video_id for v in videos if v.speech_language_uncertain],
+            ),
             problems=problems,
             vision=VisionInfo.model_validate(vision) if vision else None,
         )

@@ -130,6 +130,18 @@ class VisionInfo(BaseModel):
     image_bytes: int = 0
 
 
+class SpeechLanguages(BaseModel):
+    """The languages of the library's speech (or subtitles)."""
+
+    forced: str = Field("", description="SCENESPARK_SPEECH_LANGUAGE ('' = auto-detect)")
+    videos: dict[str, int] = Field(
+        default_factory=dict, description="videos per speech language ('' = unknown)"
+    )
+    uncertain: list[str] = Field(
+        default_factory=list, description="videos whose detected language is uncertain"
+    )
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
@@ -138,6 +150,7 @@ class HealthResponse(BaseModel):
     store: StoreInfo
     planner: str = Field(examples=["deterministic", "llm:gpt-4o-mini"])
     jobs: dict[str, int] = Field(description="queued and running jobs")
+    speech_languages: SpeechLanguages = Field(default_factory=SpeechLanguages)
     problems: list[str] = Field(default_factory=list)
     vision: VisionInfo | None = Field(None, description="vision LLM use, when it is the backend")
 

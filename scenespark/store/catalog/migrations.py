@@ -145,5 +145,20 @@ def migration_002_frame_captions(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (migration_001_initial_schema, migration_002_frame_captions)
+def migration_003_speech_language(conn: sqlite3.Connection) -> None:
+    """The language of each video's speech (or subtitles), how sure the detection was and
+    where it came from (detected, forced by the setting, a sidecar)."""
+    conn.execute("ALTER TABLE videos ADD COLUMN speech_language TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE videos ADD COLUMN speech_language_probability REAL")
+    conn.execute("ALTER TABLE videos ADD COLUMN speech_language_source TEXT NOT NULL DEFAULT ''")
+    conn.execute(
+        "ALTER TABLE videos ADD COLUMN speech_language_uncertain INTEGER NOT NULL DEFAULT 0"
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    migration_001_initial_schema,
+    migration_002_frame_captions,
+    migration_003_speech_language,
+)
 SCHEMA_VERSION = len(MIGRATIONS)

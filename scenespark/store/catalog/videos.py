@@ -55,19 +55,29 @@ class VideoRepository:
             json.dumps(video.counts),
             json.dumps([shot.model_dump() for shot in video.shots]),
             video.thumbnail,
+            video.speech_language,
+            video.speech_language_probability,
+            video.speech_language_source,
+            int(video.speech_language_uncertain),
         )
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO videos(video_id, path, title, duration_s, fps, width, height, "
                 "has_audio, content_sha256, size_bytes, status, error, indexed_at, run_id, models, "
-                "counts, shots, thumbnail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "counts, shots, thumbnail, speech_language, speech_language_probability, "
+                "speech_language_source, speech_language_uncertain) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(video_id) DO UPDATE SET path=excluded.path, title=excluded.title, "
                 "duration_s=excluded.duration_s, fps=excluded.fps, width=excluded.width, "
                 "height=excluded.height, has_audio=excluded.has_audio, "
                 "content_sha256=excluded.content_sha256, size_bytes=excluded.size_bytes, "
                 "status=excluded.status, error=excluded.error, indexed_at=excluded.indexed_at, "
                 "run_id=excluded.run_id, models=excluded.models, counts=excluded.counts, "
-                "shots=excluded.shots, thumbnail=excluded.thumbnail",
+                "shots=excluded.shots, thumbnail=excluded.thumbnail, "
+                "speech_language=excluded.speech_language, "
+                "speech_language_probability=excluded.speech_language_probability, "
+                "speech_language_source=excluded.speech_language_source, "
+                "speech_language_uncertain=excluded.speech_language_uncertain",
                 row,
             )
             bump_videos_version(conn)
@@ -93,6 +103,10 @@ class VideoRepository:
             counts=json.loads(row["live_counts"] or "{}"),
             shots=[Shot(**shot) for shot in json.loads(row["shots"])],
             thumbnail=row["thumbnail"],
+            speech_language=row["speech_language"],
+            speech_language_probability=row["speech_language_probability"],
+            speech_language_source=row["speech_language_source"],
+            speech_language_uncertain=bool(row["speech_language_uncertain"]),
         )
 
     def get(self, video_id: str) -> Video | None:
