@@ -13,6 +13,7 @@ import {
   parseOptionalNumber,
   plural,
   problemMessage,
+  serverState,
   sortModalities,
   spanGeometry,
   videoUrl,
@@ -122,4 +123,12 @@ test("parseHash reads view and argument", () => {
   assert.deepEqual(parseHash(""), { view: "library", arg: "" });
   assert.deepEqual(parseHash("#nope/x"), { view: "library", arg: "" });
   assert.deepEqual(parseHash("#highlights/a%2Fb"), { view: "highlights", arg: "a/b" });
+});
+
+test("serverState names each health status", () => {
+  assert.deepEqual(serverState({ status: "ok" }), { state: "ok", text: "Server online" });
+  assert.equal(serverState({ status: "warming" }).state, "warming");
+  assert.equal(serverState({ status: "degraded" }).text, "Server degraded");
+  assert.deepEqual(serverState({ status: "down" }), { state: "bad", text: "Server: down" });
+  assert.equal(serverState(null).state, "ok");
 });

@@ -135,3 +135,14 @@ export function spanGeometry(startS, endS, durationS) {
 export function isImeEnter(event) {
   return Boolean(event && event.key === "Enter" && (event.isComposing || event.keyCode === 229));
 }
+
+/** The top bar's server line from GET /api/v1/health: {state: ok|warming|degraded|bad, text}. */
+export function serverState(health) {
+  const status = health && typeof health === "object" ? health.status : undefined;
+  if (status === undefined || ["ok", "ready", "healthy"].includes(String(status))) {
+    return { state: "ok", text: "Server online" };
+  }
+  if (status === "warming") return { state: "warming", text: "Server starting (loading models)" };
+  if (status === "degraded") return { state: "degraded", text: "Server degraded" };
+  return { state: "bad", text: `Server: ${status}` };
+}

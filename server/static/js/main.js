@@ -3,20 +3,22 @@
 
 import { api, client, setupTokenDialog } from "./client.js";
 import { $, clearError, errorText, showError } from "./dom.js";
-import { modalityName } from "./format.js";
+import { modalityName, serverState } from "./format.js";
 import { setupHighlights } from "./highlights.js";
 import { refreshVideos, setupLibrary } from "./library.js";
 import { currentView, setupTabs, whenShown } from "./router.js";
 import { setupSearch } from "./search.js";
 
+const HEALTH_RECHECK_MS = 3000;
+
 async function checkHealth() {
   const out = $("server-status");
   try {
     const health = await api("GET", "/health");
-    const status = health && health.status;
-    const ok = status === undefined || ["ok", "ready", "healthy", "degraded"].includes(String(status));
-    out.dataset.state = ok ? (status === "degraded" ? "degraded" : "ok") : "bad";
-    out.textContent = ok ? (status === "degraded" ? "Server degraded" : "Server online") : `Server: ${status}`;
+    const { state, text } = serverState(health);
+    out.dataset.state = state;
+    out.textContent = text;
+    if (state === "warming") setTimeout(checkHealth, HEALTH_RECHECK_MS);
     const models = Array.isArray(health && health.models) ? health.models : [];
     const lines = models.map((m) =>
       `${modalityName(m.modality)}: ${m.backend || ""} ${m.name || ""}${m.available === false ? " (unavailable)" : ""}`.trim(),
