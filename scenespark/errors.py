@@ -79,11 +79,14 @@ class ForbiddenRequestError(SceneSparkError):
     exit_code = 2
 
 
-class MisdirectedRequestError(SceneSparkError):
-    """The ``Host`` header names a host this server does not answer to (DNS rebinding)."""
+class UnknownHostError(SceneSparkError):
+    """The ``Host`` header names a host this server does not answer to (DNS rebinding).
 
-    status = 421
-    title = "Misdirected request"
+    400 rather than 421: browsers retry a 421 on a new connection and then show a network error,
+    hiding the one-line reason from a user who reached the server under an unlisted name."""
+
+    status = 400
+    title = "Unknown host"
     exit_code = 2
 
 

@@ -3,7 +3,7 @@
 Litestar's generated document drifts from the running server in ways a client (or schemathesis)
 notices: request-body limits on optional fields are lost (``min_score >= 0``, ``video_ids`` at most
 1,000), error bodies are documented as ``application/json`` and 204s as carrying JSON, and the
-statuses the middleware answers with (401, 403, 413, 415, 421, 429) are missing. This module
+statuses the middleware answers with (400, 401, 403, 413, 415, 429) are missing. This module
 rewrites the rendered document once:
 
 * request-body components come from pydantic's own JSON schema (the models that validate them);
@@ -48,7 +48,7 @@ def _problem(status: int) -> dict[str, Any]:
 
 def problem_statuses(method: str, path: str, operation: dict[str, Any]) -> list[int]:
     """The problem statuses an operation can answer with, beyond those its handler documents."""
-    statuses = [421]  # Host allow-list, every route
+    statuses = [400]  # the Host allow-list, every route
     if (method, path) not in OPEN_OPERATIONS:
         statuses.append(401)  # when SCENESPARK_API_TOKEN is set
     if operation.get("parameters") or operation.get("requestBody"):

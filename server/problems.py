@@ -170,7 +170,8 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
 PROBLEM_RESPONSES_DOC = "Errors are RFC 9457 problem details (application/problem+json)."
 
 _DESCRIPTIONS = {
-    400: "Invalid input (malformed body, blank query, bad parameter, path or JSON too deep)",
+    400: "Invalid input (malformed body, bad parameter, path or JSON too deep, or a Host header "
+    "not in SCENESPARK_ALLOWED_HOSTS)",
     401: "SCENESPARK_API_TOKEN is set and the request carries no valid token or session",
     403: "A write from another web origin, or a path outside the library roots",
     404: "Unknown resource",
@@ -178,7 +179,6 @@ _DESCRIPTIONS = {
     413: "Body larger than allowed (JSON bodies, or SCENESPARK_MAX_UPLOAD_MB for uploads)",
     415: "Unsupported body type (send application/json)",
     416: "Range not satisfiable",
-    421: "The Host header is not one of SCENESPARK_ALLOWED_HOSTS",
     422: "Well-formed but impossible request, or unreadable media",
     429: "The job queue is full; retry after the Retry-After seconds",
     503: "A model or the store is unavailable",

@@ -1,6 +1,6 @@
 """The server's security layer, a file per idea.
 
-* ``hosts``: the ``Host`` header must name this server (DNS rebinding) → 421.
+* ``hosts``: the ``Host`` header must name this server (DNS rebinding) → 400.
 * ``origins``: writes from another web origin are refused (cross-site request forgery) → 403/415.
 * ``tokens``: ``SCENESPARK_API_TOKEN`` (Bearer header or session cookie) → 401.
 * ``json_depth``: JSON bodies nested too deep are refused while they arrive → 400.

@@ -15,7 +15,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from scenespark.config import Settings
-from scenespark.errors import MisdirectedRequestError
+from scenespark.errors import UnknownHostError
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 WILDCARD_BINDS = ("0.0.0.0", "::", "")
@@ -70,7 +70,7 @@ class HostAllowListMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         header = Headers.from_scope(scope).get("host")
         if not is_allowed_host(header, self.allowed):
-            raise MisdirectedRequestError(
+            raise UnknownHostError(
                 f"this server does not answer to the host name {host_name(header or '')!r}",
                 hint="add it to SCENESPARK_ALLOWED_HOSTS (comma-separated) if it is yours",
             )
