@@ -282,6 +282,8 @@ def test_library_shows_the_video_indexed_through_the_page(
     expect(card.locator(".card-title")).to_contain_text("garden")
     text = card.inner_text()
     assert "00:00:2" in text or "00:00:1" in text, f"no duration shown: {text}"
+    # the speech language the indexer found (the narration is English)
+    expect(card.locator(".meta-line.language")).to_contain_text("Speech: English")
     # segment counts per modality, and the models used
     assert card.locator(".chips .chip").count() >= 1, text
     assert "Speech" in card.locator(".chips").inner_text()

@@ -14,6 +14,7 @@ import {
   plural,
   problemMessage,
   serverState,
+  speechLanguageLabel,
   sortModalities,
   spanGeometry,
   videoUrl,
@@ -131,4 +132,16 @@ test("serverState names each health status", () => {
   assert.equal(serverState({ status: "degraded" }).text, "Server degraded");
   assert.deepEqual(serverState({ status: "down" }), { state: "bad", text: "Server: down" });
   assert.equal(serverState(null).state, "ok");
+});
+
+test("speechLanguageLabel names the language, its source and doubt", () => {
+  const zh = { speech_language: "zh", speech_language_source: "detected", speech_language_probability: 0.974 };
+  assert.equal(speechLanguageLabel(zh), "Speech: Chinese (detected, 97%)");
+  assert.equal(
+    speechLanguageLabel({ ...zh, speech_language: "en", speech_language_probability: 0.41, speech_language_uncertain: true }),
+    "Speech: English (detected, 41%, uncertain)",
+  );
+  assert.equal(speechLanguageLabel({ speech_language: "zh-CN", speech_language_source: "sidecar" }), "Speech: Chinese (China) (sidecar)");
+  assert.equal(speechLanguageLabel({ speech_language: "" }), "");
+  assert.equal(speechLanguageLabel(null), "");
 });

@@ -146,3 +146,27 @@ export function serverState(health) {
   if (status === "degraded") return { state: "degraded", text: "Server degraded" };
   return { state: "bad", text: `Server: ${status}` };
 }
+
+/** "zh" → "Chinese" (English names through Intl; the code itself where Intl does not know it). */
+export function languageName(code) {
+  const tag = String(code || "").trim();
+  if (!tag) return "";
+  try {
+    const name = new Intl.DisplayNames(["en"], { type: "language" }).of(tag);
+    return name && name !== tag ? name : tag;
+  } catch {
+    return tag;
+  }
+}
+
+/** A video's speech language as one line: "Speech: Chinese (detected, 97%)"; "" when unknown. */
+export function speechLanguageLabel(video) {
+  const name = languageName(video && video.speech_language);
+  if (!name) return "";
+  const notes = [];
+  if (video.speech_language_source) notes.push(video.speech_language_source);
+  const p = Number(video.speech_language_probability);
+  if (video.speech_language_source === "detected" && p > 0) notes.push(`${Math.round(p * 100)}%`);
+  if (video.speech_language_uncertain) notes.push("uncertain");
+  return `Speech: ${name}${notes.length ? ` (${notes.join(", ")})` : ""}`;
+}

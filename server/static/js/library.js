@@ -3,7 +3,15 @@
 
 import { api, client } from "./client.js";
 import { $, busy, clearError, el, errorText, notice, showError } from "./dom.js";
-import { basename, hms, mediaFileUrl, modalityName, modelLines, sortModalities } from "./format.js";
+import {
+  basename,
+  hms,
+  mediaFileUrl,
+  modalityName,
+  modelLines,
+  sortModalities,
+  speechLanguageLabel,
+} from "./format.js";
 import { cancelJob, isActive, pollJob } from "./jobs.js";
 import { currentView } from "./router.js";
 
@@ -185,6 +193,12 @@ function videoCard(video) {
         el("span", { text: video.duration_s ? `Duration ${hms(video.duration_s)}` : "" }),
         video.width && video.height ? el("span", { text: `${video.width}×${video.height}` }) : null,
       ),
+      speechLanguageLabel(video)
+        ? el("p", {
+            class: `meta-line language${video.speech_language_uncertain ? " uncertain" : ""}`,
+            text: speechLanguageLabel(video),
+          })
+        : null,
       isActive(job) ? progressBlock(job) : null,
       video.status === "failed" && video.error ? el("p", { class: "error-text", text: video.error }) : null,
       countsBlock(video),
