@@ -23,6 +23,7 @@ from indexer.signature import model_signatures
 from indexer.vision_status import vision_frames_missing, vision_status
 from scenespark.engine import Engine
 from scenespark.errors import MediaError, NotFoundError, SceneSparkError
+from scenespark.jobs.progress import ProgressFn, no_progress
 from scenespark.media.probe import probe_media
 from scenespark.store.vectors.records import segment_records
 from scenespark.types import (
@@ -36,7 +37,6 @@ from scenespark.types import (
 )
 
 log = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 
 # share of a video's progress bar per stage (speech overlaps the frame scan)
 _SCAN_SHARE = 0.8
@@ -55,10 +55,6 @@ class IndexOutcome(BaseModel):
     sources: dict[str, str] = Field(default_factory=dict)
 
 
-def _noop(_fraction: float, _message: str) -> None:
-    return None
-
-
 class IndexService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -72,10 +68,10 @@ class IndexService:
         *,
         force: bool = False,
         modalities: Sequence[Modality] | None = None,
-        on_progress: Progress | None = None,
+        on_progress: ProgressFn | None = None,
     ) -> IndexOutcome:
         """Index one file; never raises for a bad file (the outcome says what went wrong)."""
-        progress = on_progress or _noop
+        progress = on_progress or no_progress
         started = time.perf_counter()
         try:
             info = probe_media(Path(path))
@@ -199,7 +195,7 @@ class IndexService:
         info: MediaInfo,
         force: bool,
         modalities: Sequence[Modality] | None,
-        progress: Progress,
+        progress: ProgressFn,
         started: float,
     ) -> IndexOutcome:
         catalog = self.engine.catalog
@@ -243,7 +239,7 @@ class IndexService:
         return outcome
 
     def _reindex(
-        self, video: Video, modalities: list[Modality], progress: Progress
+        self, video: Video, modalities: list[Modality], progress: ProgressFn
     ) -> IndexOutcome:
         try:
             info = probe_media(Path(video.path))
@@ -266,7 +262,7 @@ class IndexService:
         self,
         video: Video,
         modalities: list[Modality],
-        progress: Progress,
+        progress: ProgressFn,
         started: float,
         info: MediaInfo,
     ) -> IndexOutcome:
@@ -406,9 +402,9 @@ def _timed(fn: Callable[..., object], *args: object) -> tuple[object, float]:
     return result, round(time.perf_counter() - t0, 3)
 
 
-def _bind(callback: Callable[[str, float, str], None] | None, key: str) -> Progress:
+def _bind(callback: Callable[[str, float, str], None] | None, key: str) -> ProgressFn:
     if callback is None:
-        return _noop
+        return no_progress
     return lambda fraction, message: callback(key, fraction, message)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scenespark.engine import Engine
+from scenespark.jobs.progress import ProgressFn, no_progress
 from scenespark.language.rules import language_code
 from scenespark.language.shaping import (
     OcrReading,
@@ -41,15 +42,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 TAG_MIN_PROBABILITY = 0.05
 TAGS_PER_FRAME = 4
 VISUAL_BATCH = 16
 SCAN_MAX_SIDE = 640  # frames for the tagger, CLIP and thumbnails
-
-
-def _noop(_fraction: float, _message: str) -> None:
-    return None
 
 
 # --- speech --------------------------------------------------------------------------------
@@ -190,7 +186,9 @@ def readable_tags(tags: list[tuple[str, float]], describe: Callable[..., str] | 
 # --- embeddings ----------------------------------------------------------------------------
 
 
-def embed_texts(engine: Engine, segments: list[Segment], progress: Progress = _noop) -> np.ndarray:
+def embed_texts(
+    engine: Engine, segments: list[Segment], progress: ProgressFn = no_progress
+) -> np.ndarray:
     embedder = engine.models.text()
     if not segments:
         return np.zeros((0, embedder.dimension), dtype=np.float32)
@@ -255,7 +253,7 @@ class _FrameSteps:
         engine: Engine,
         video_id: str,
         modalities: list[Modality],
-        progress: Progress,
+        progress: ProgressFn,
     ) -> None:
         settings = engine.settings
         self.settings = settings
@@ -392,7 +390,7 @@ def frames_stage(
     info: MediaInfo,
     video_id: str,
     modalities: list[Modality],
-    progress: Progress = _noop,
+    progress: ProgressFn = no_progress,
 ) -> FramesOutput:
     """Decode once: shots, visual evidence (tags, captions or CLIP vectors + thumbnails) and
     OCR text."""

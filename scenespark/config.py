@@ -95,6 +95,15 @@ class Settings(BaseSettings):
         3600.0, gt=0.0, description="cap on a reel's length, asked for or parsed from the prompt"
     )
     highlight_workers: int = Field(1, ge=1, le=8)
+    index_queue_limit: int = Field(
+        500, ge=1, le=100_000, description="index jobs waiting in the server; more → HTTP 429"
+    )
+    highlight_queue_limit: int = Field(
+        16, ge=1, le=10_000, description="highlight jobs waiting in the server; more → HTTP 429"
+    )
+    job_max_interruptions: int = Field(
+        3, ge=1, le=100, description="a job cut off by this many server stops/crashes fails"
+    )
 
     # --- vision LLM (SCENESPARK_VISUAL_BACKEND=vlm) ---------------------------------------
     vision_base_url: str = Field("", description="OpenAI-compatible endpoint; empty = llm's")

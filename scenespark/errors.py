@@ -128,6 +128,21 @@ class ConflictError(SceneSparkError):
     exit_code = 5
 
 
+class QueueFullError(SceneSparkError):
+    """A job queue is at its limit; the client may retry after ``retry_after_s`` seconds."""
+
+    status = 429
+    title = "Too many queued jobs"
+    exit_code = 5
+
+    def __init__(self, message: str, *, retry_after_s: int = 30, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after_s = max(1, int(retry_after_s))
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
 class ModelUnavailableError(SceneSparkError):
     """A configured or bundled model cannot be found or loaded."""
 

@@ -6,6 +6,7 @@ Pydantic models are used at every boundary (JSON in the API and CLI, rows in the
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
@@ -44,6 +45,14 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # by a DELETE /api/v1/jobs/{id}; never resumed
+
+
+FINISHED_JOB_STATUSES: tuple[JobStatus, ...] = (
+    JobStatus.DONE,
+    JobStatus.FAILED,
+    JobStatus.CANCELLED,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,15 +338,102 @@ class HighlightResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-class HighlightJob(BaseModel):
+JobKind = Literal["highlight", "index"]
+
+
+class Job(BaseModel):
+    """A background job as the catalog keeps it (the fields every kind shares)."""
+
     request_id: str
-    kind: Literal["highlight", "index"] = "highlight"
+    kind: JobKind
     prompt: str = ""
     params: dict = Field(default_factory=dict)
     status: JobStatus = JobStatus.QUEUED
     progress: float = Field(0.0, ge=0.0, le=1.0)
     message: str = ""
-    result: HighlightResult | None = None
     error: str = ""
+    interruptions: int = Field(0, ge=0, description="server stops or crashes it ran into")
     created_at: datetime = Field(default_factory=utc_now)
     finished_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_JOB_STATUSES
+
+    def output_json(self) -> str | None:
+        """What the job produced, as stored in the catalog's ``result`` column."""
+        return None
+
+    def with_output(self, output: object) -> Job:
+        """This job with what its function returned recorded."""
+        del output
+        return self
+
+
+class HighlightJob(Job):
+    kind: Literal["highlight"] = "highlight"
+    result: HighlightResult | None = None
+
+    def output_json(self) -> str | None:
+        return self.result.model_dump_json() if self.result is not None else None
+
+    def with_output(self, output: object) -> HighlightJob:
+        if output is None:
+            return self.model_copy(update={"result": None})
+        result = output if isinstance(output, HighlightResult) else None
+        return self.model_copy(update={"result": result or HighlightResult.model_validate(output)})
+
+
+class IndexFileOutcome(BaseModel):
+    """What indexing did with one file of an index job."""
+
+    path: str
+    video_id: str = ""
+    action: Literal["indexed", "reindexed", "skipped", "failed", "removed"]
+    message: str = ""
+
+
+class IndexJob(Job):
+    """Indexing one or more files; ``outcomes`` has one entry per file once it is done."""
+
+    kind: Literal["index"] = "index"
+    outcomes: list[IndexFileOutcome] = Field(default_factory=list)
+
+    def output_json(self) -> str | None:
+        if not self.outcomes:
+            return None
+        return json.dumps({"outcomes": [o.model_dump(mode="json") for o in self.outcomes]})
+
+    def with_output(self, output: object) -> IndexJob:
+        items = output if isinstance(output, list) else []
+        return self.model_copy(
+            update={"outcomes": [IndexFileOutcome.model_validate(o) for o in items]}
+        )
+
+    @property
+    def video_id(self) -> str | None:
+        ids = [o.video_id for o in self.outcomes if o.video_id]
+        return ids[0] if ids else (self.params.get("video_id") or None)
+
+
+AnyJob = HighlightJob | IndexJob
+
+
+def new_job(kind: str, **fields: object) -> AnyJob:
+    """A job of the class its ``kind`` names."""
+    if kind == "index":
+        return IndexJob(**fields)  # type: ignore[arg-type]
+    if kind == "highlight":
+        return HighlightJob(**fields)  # type: ignore[arg-type]
+    raise ValueError(f"unknown job kind {kind!r}")
+
+
+def job_from_stored(kind: str, output_json: str | None, **fields: object) -> AnyJob:
+    """A job as the catalog stored it (``output_json``: its ``result`` column)."""
+    job = new_job(kind, **fields)
+    if not output_json:
+        return job
+    if isinstance(job, HighlightJob):
+        return job.model_copy(update={"result": HighlightResult.model_validate_json(output_json)})
+    data = json.loads(output_json)
+    return job.with_output(data.get("outcomes", []) if isinstance(data, dict) else [])

@@ -1,8 +1,8 @@
 """What a running server holds: the Engine, the writer lock, the job runner and the services.
 
-Built on startup (never at import), torn down on shutdown. Jobs (indexing and highlights) run on
-one ``JobRunner`` whose state lives in the SQLite catalog, so a restart resumes or fails them,
-never loses them. Everything here is blocking: the app calls it from worker threads.
+Built on startup (never at import), torn down on shutdown. Jobs run on one ``JobRunner`` with a
+pool and a queue limit per kind (index, highlight) whose state lives in the SQLite catalog, so a
+restart resumes or fails them, never loses them; index jobs keep their per-file outcomes there. Everything here is blocking: the app calls it from worker threads.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 import threading
-import time
+import uuid
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -22,8 +22,19 @@ from typing import TYPE_CHECKING, Any
 from scenespark.config import Settings
 from scenespark.engine import Engine
 from scenespark.errors import MediaError, NotFoundError
+from scenespark.jobs.leftovers import sweep_leftovers
+from scenespark.jobs.progress import ProgressFn
+from scenespark.jobs.runner import cancel_stored_job, with_job_output
 from scenespark.jobs.writer_lock import WriterLock, publish_server, withdraw_server
-from scenespark.types import HighlightJob, HighlightRequest, HighlightResult, JobStatus
+from scenespark.types import (
+    AnyJob,
+    HighlightRequest,
+    HighlightResult,
+    IndexFileOutcome,
+    JobKind,
+    JobStatus,
+    new_job,
+)
 from server.urls import result_with_urls
 
 if TYPE_CHECKING:
@@ -33,17 +44,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("scenespark.server")
 
-Report = Callable[[float, str], None]
-JobFn = Callable[[HighlightJob, Report], HighlightResult | None]
+JobFn = Callable[[AnyJob, ProgressFn], object]
 
-INDEX = "index"
-HIGHLIGHT = "highlight"
+INDEX: JobKind = "index"
+HIGHLIGHT: JobKind = "highlight"
 
 # A secret only processes that can read the data dir know: the ``scenespark`` CLI sends it in
 # this header to hand local paths to the running server without library-root checks.
 LOCAL_TOKEN_NAME = "server.token"
 STOP_GRACE_S = 30.0
-RESUME_MESSAGE = "interrupted by a server stop; resumes on the next start"
+CANCEL_WAIT_S = 5.0  # DELETE /api/v1/jobs/{id} waits this long for a running job to stop
 LOCAL_TOKEN_HEADER = "X-SceneSpark-Token"
 
 
@@ -54,13 +64,6 @@ def public_url(settings: Settings) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{settings.port}"
-
-
-class JobInterrupted(Exception):
-    """Raised from a job's progress report when the server stops (not a SceneSparkError, so
-    the indexer does not mark the video failed); the job resumes on the next start."""
-
-    MESSAGE = "the server is stopping"
 
 
 class ServerRuntime:
@@ -74,26 +77,43 @@ class ServerRuntime:
         self.lock = WriterLock(settings, role="server")
         self.runner: JobRunner | None = None
         self.recovered: list[str] = []
+        self.swept: list[Path] = []
         self._services_guard = threading.Lock()
         self.local_token = secrets.token_urlsafe(32)
-        # request_id -> (video_id, "indexed: ..."): the runner keeps neither params changes nor
-        # the last message of a finished job, so the outcome of index jobs is kept here.
-        self._index_outcomes: dict[str, tuple[str, str]] = {}
         self._stopping = threading.Event()
         self._warmup: threading.Thread | None = None
+        self._warm = threading.Event()  # set once the models a search needs are loaded
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        """Open the stores, take the writer lock, publish the URL, start and recover jobs."""
+        """Open the stores, take the writer lock, sweep what killed renders and uploads left,
+        publish the URL, start and recover jobs."""
         self.lock.acquire()  # ConflictError with a clear message when another process owns it
         try:
             if self._engine is None:
                 self._engine = Engine(self.settings, background_keywords=True)
             _ = self.engine.catalog  # open (and migrate) the catalog now, not on first request
+            self.swept = sweep_leftovers(self.settings.home)
+            if self.swept:
+                log.warning(
+                    "removed %d leftover(s) of interrupted renders/uploads", len(self.swept)
+                )
             if self.start_workers:
                 from scenespark.jobs.runner import JobRunner
 
-                self.runner = JobRunner(self.engine.catalog, workers=self.worker_count)
+                self.runner = JobRunner(
+                    self.engine.catalog,
+                    workers={
+                        INDEX: self.settings.workers,
+                        HIGHLIGHT: self.settings.highlight_workers,
+                    },
+                    queue_limits={
+                        INDEX: self.settings.index_queue_limit,
+                        HIGHLIGHT: self.settings.highlight_queue_limit,
+                    },
+                    max_interruptions=self.settings.job_max_interruptions,
+                    retry_after_s={INDEX: 30, HIGHLIGHT: 10},
+                )
                 self.recovered = self.runner.recover(self.resolve_job)
                 if self.recovered:
                     log.warning("resumed %d interrupted job(s)", len(self.recovered))
@@ -104,32 +124,48 @@ class ServerRuntime:
             raise
 
     def warm_up(self) -> None:
-        """Load the text model in the background so the first search is fast."""
+        """Load the models and stores a search needs in the background; ``/health`` says
+        "warming" until they are ready, and answers at once meanwhile."""
 
         def load() -> None:
-            if self._stopping.is_set():
-                return
+            steps = [self.engine.models.text, self.engine.text_space]
+            if self.settings.visual_backend != "none":
+                steps += [self.engine.models.visual, self.engine.clip_space]
             try:
-                self.engine.models.text()
-            except Exception as exc:  # a missing model shows up in /health and on first use
-                log.warning("could not preload the text model: %s", exc)
+                for step in steps:
+                    if self._stopping.is_set():
+                        return
+                    try:
+                        step()
+                    except Exception as exc:  # a missing model shows in /health and on use
+                        log.warning(
+                            "could not preload %s: %s", getattr(step, "__name__", step), exc
+                        )
+            finally:
+                self._warm.set()
 
         # Not a daemon: a model half-loaded while the interpreter exits aborts the process.
         self._warmup = threading.Thread(target=load, name="scenespark-warmup")
         self._warmup.start()
 
-    def stop(self) -> None:
-        """Stop taking jobs and interrupt the running ones at their next progress report.
+    @property
+    def warming(self) -> bool:
+        """True while the background warm-up is loading models."""
+        return self._warmup is not None and not self._warm.is_set()
 
-        Queued jobs stay queued in the catalog; interrupted jobs are put back in the queue. The
-        next start resumes both (``recover``). A job that ignores the interruption for
-        ``STOP_GRACE_S`` keeps the stores open and the writer lock held until the process exits.
+    def stop(self) -> None:
+        """Stop taking jobs and ask the running ones to stop at their next stop point.
+
+        Queued jobs stay queued in the catalog; stopped jobs go back to the queue with one more
+        interruption (a job interrupted ``job_max_interruptions`` times fails). The next start
+        resumes them (``recover``). A job that ignores the request for ``STOP_GRACE_S`` keeps
+        the stores open and the writer lock held until the process exits.
         """
         self._stopping.set()
         unfinished: list[str] = []
         if self.runner is not None:
             try:
-                unfinished = self._interrupt_jobs(self.runner)
+                unfinished = self.runner.stop(STOP_GRACE_S)
             except Exception:
                 log.exception("stopping the job runner failed")
             self.runner = None
@@ -146,37 +182,6 @@ class ServerRuntime:
             except Exception:
                 log.exception("closing the stores failed")
         self.lock.release()
-
-    def _interrupt_jobs(self, runner: JobRunner) -> list[str]:
-        running = [job.request_id for job in runner.active() if job.status == JobStatus.RUNNING]
-        runner.shutdown(wait=False)  # queued jobs are dropped here and stay queued in the catalog
-        deadline = time.monotonic() + STOP_GRACE_S
-        unfinished: list[str] = []
-        for request_id in running:
-            job = runner.wait(request_id, timeout_s=max(0.0, deadline - time.monotonic()))
-            if job.status == JobStatus.RUNNING:
-                unfinished.append(request_id)
-            elif job.status == JobStatus.FAILED and JobInterrupted.MESSAGE in job.error:
-                self.engine.catalog.save_job(
-                    job.model_copy(
-                        update={
-                            "status": JobStatus.QUEUED,
-                            "progress": 0.0,
-                            "error": "",
-                            "message": RESUME_MESSAGE,
-                            "finished_at": None,
-                        }
-                    )
-                )
-        return unfinished
-
-    def _interruptible(self, report: Report) -> Report:
-        def checked(fraction: float, message: str = "") -> None:
-            if self._stopping.is_set():
-                raise JobInterrupted(JobInterrupted.MESSAGE)
-            report(fraction, message)
-
-        return checked
 
     def is_local_client(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(token.encode(), self.local_token.encode())
@@ -231,19 +236,17 @@ class ServerRuntime:
         return "http" if self.settings.chroma_url else "embedded"
 
     # ------------------------------------------------------------------ jobs
-    def submit(self, kind: str, prompt: str, params: dict[str, Any]) -> HighlightJob:
+    def submit(self, kind: JobKind, prompt: str, params: dict[str, Any]) -> AnyJob:
         fn = self._index_job if kind == INDEX else self._highlight_job
         if self.runner is not None:
             return self.runner.submit(kind, prompt, params, fn)
         # No workers (tests, read-only mode): the job waits in the catalog and is picked up by
         # the next server that starts with workers (recover()).
-        import uuid
-
-        job = HighlightJob(
+        job = new_job(
+            kind,
             request_id=uuid.uuid4().hex,
-            kind=kind,
             prompt=prompt,
-            params=params,  # type: ignore[arg-type]
+            params=params,
             message="queued (no workers in this server)",
         )
         self.engine.catalog.save_job(job)
@@ -251,31 +254,43 @@ class ServerRuntime:
 
     def submit_index(
         self, path: Path, *, force: bool = False, source: str = "path", original_name: str = ""
-    ) -> HighlightJob:
+    ) -> AnyJob:
         params: dict[str, Any] = {"path": str(path), "force": force, "source": source}
         if original_name:
             params["original_name"] = original_name
         label = Path(original_name.replace("\\", "/")).name if original_name else path.name
         return self.submit(INDEX, label or path.name, params)
 
-    def submit_highlight(self, request: HighlightRequest, **extra: Any) -> HighlightJob:
+    def submit_highlight(self, request: HighlightRequest, **extra: Any) -> AnyJob:
         params = request.model_dump(mode="json")
         params.update({k: v for k, v in extra.items() if v is not None})
         return self.submit(HIGHLIGHT, request.prompt, params)
 
-    def get_job(self, request_id: str) -> HighlightJob | None:
+    def get_job(self, request_id: str) -> AnyJob | None:
         if self.runner is not None:
             job = self.runner.get(request_id)
             if job is not None:
                 return job
         return self.engine.catalog.get_job(request_id)
 
-    def active_jobs(self, kind: str) -> list[HighlightJob]:
+    def cancel_job(self, request_id: str, wait_s: float = CANCEL_WAIT_S) -> AnyJob:
+        """Cancel a queued or running job and wait up to ``wait_s`` for a running one to stop.
+
+        NotFoundError for an unknown id, ConflictError for a finished job.
+        """
+        if self.runner is not None:
+            job = self.runner.cancel(request_id)
+            if job.status == JobStatus.RUNNING:
+                job = self.runner.wait(request_id, timeout_s=wait_s)
+            return job
+        return cancel_stored_job(self.engine.catalog, request_id)
+
+    def active_jobs(self, kind: str) -> list[AnyJob]:
         return self.engine.catalog.list_jobs(
             kind=kind, statuses=[JobStatus.QUEUED, JobStatus.RUNNING], limit=200
         )
 
-    def resolve_job(self, job: HighlightJob) -> JobFn | None:
+    def resolve_job(self, job: AnyJob) -> JobFn | None:
         """The function that (re-)runs a recovered job, or None when it cannot be resumed."""
         if job.kind == INDEX:
             return self._index_job if job.params.get("path") else None
@@ -283,38 +298,30 @@ class ServerRuntime:
             return self._highlight_job if job.params.get("prompt") else None
         return None
 
-    def _index_job(self, job: HighlightJob, report: Report) -> HighlightResult | None:
-        report = self._interruptible(report)
+    def _index_job(self, job: AnyJob, report: ProgressFn) -> list[IndexFileOutcome]:
         report(0.0, "starting")
         path = Path(str(job.params.get("path", "")))
         if not path.is_file():
-            raise NotFoundError(f"the file to index is gone: {path}")
+            raise NotFoundError(f"the file to index is gone: {path.name}")
         outcome = self.index_service.index_file(
             path, force=bool(job.params.get("force")), on_progress=report
         )
+        record = IndexFileOutcome(
+            path=str(path),
+            video_id=outcome.video_id,
+            action=outcome.action,
+            message=outcome.message,
+        )
         if outcome.action == "failed":
-            raise MediaError(outcome.message or f"could not index {path.name}")
+            raise with_job_output(
+                MediaError(outcome.message or f"could not index {path.name}"), [record]
+            )
         note = f": {outcome.message}" if outcome.message else ""
-        summary = f"{outcome.action} video {outcome.video_id}{note}"
-        with self._services_guard:
-            self._index_outcomes[job.request_id] = (outcome.video_id, summary)
-        report(1.0, summary)
-        return None
+        report(1.0, f"{outcome.action} video {outcome.video_id}{note}")
+        return [record]
 
-    def index_outcome(self, job: HighlightJob) -> tuple[str | None, str]:
-        """The video id and outcome line of an index job, as far as they are known."""
-        with self._services_guard:
-            known = self._index_outcomes.get(job.request_id)
-        if known is not None:
-            return known
-        video_id = job.params.get("video_id")
-        if not video_id and job.status == JobStatus.DONE and job.params.get("path"):
-            video = self.engine.catalog.find_video_by_path(str(job.params["path"]))
-            video_id = video.video_id if video is not None else None
-        return video_id or None, ""
-
-    def _highlight_job(self, job: HighlightJob, report: Report) -> HighlightResult | None:
-        report = self._interruptible(report)
+    def _highlight_job(self, job: AnyJob, report: ProgressFn) -> HighlightResult | None:
         report(0.0, "starting")
-        result = self.highlight_service.run_job(job, report)
+        should_stop = self.runner.stop_check(job.request_id) if self.runner else None
+        result = self.highlight_service.run_job(job, report, should_stop=should_stop)
         return result_with_urls(result) if result is not None else None

@@ -3,16 +3,38 @@ recovery after a simulated restart (a new runner on the same database)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from scenespark.errors import ConflictError, RenderError
-from scenespark.jobs.runner import INTERRUPTED_MESSAGE, JobRunner, ReportFn, error_line
+from scenespark.errors import (
+    ConflictError,
+    MediaError,
+    NotFoundError,
+    QueueFullError,
+    RenderError,
+)
+from scenespark.jobs.leftovers import sweep_leftovers
+from scenespark.jobs.progress import JobStopped, StopToken, run_stoppable
+from scenespark.jobs.runner import (
+    INTERRUPTED_MESSAGE,
+    JobRunner,
+    ReportFn,
+    error_line,
+    with_job_output,
+)
 from scenespark.store.catalog import Catalog
-from scenespark.types import Clip, HighlightJob, HighlightResult, JobStatus
+from scenespark.types import (
+    Clip,
+    HighlightJob,
+    HighlightResult,
+    IndexFileOutcome,
+    IndexJob,
+    JobStatus,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -214,3 +236,200 @@ def test_recovery_after_restart(rj_db: Path) -> None:
     assert second.recover(resolver) == []
     second.shutdown()
     catalog.close()
+
+
+# --------------------------------------------------------------------------------------------
+# pools, queue limits, cancel, stop, interruptions (issue 10), index jobs of their own (issue 11)
+# --------------------------------------------------------------------------------------------
+
+
+def _blocker(started: threading.Event, release: threading.Event):
+    def fn(job, report: ReportFn) -> None:
+        started.set()
+        while not release.wait(0.05):
+            report(0.5, "working")  # every report is a stop point
+
+    return fn
+
+
+def test_index_jobs_run_while_every_highlight_worker_is_busy(rj_catalog: Catalog) -> None:
+    started, release = threading.Event(), threading.Event()
+    runner = JobRunner(rj_catalog, workers={"index": 1, "highlight": 1})
+    try:
+        busy = [
+            runner.submit("highlight", f"h{i}", {}, _blocker(started, release)) for i in range(2)
+        ]
+        assert started.wait(10)
+        index_jobs = [
+            runner.submit("index", f"file{i}.mp4", {}, lambda job, report: []) for i in range(5)
+        ]
+        for job in index_jobs:
+            assert runner.wait(job.request_id, timeout_s=10).status == JobStatus.DONE
+        assert runner.get(busy[0].request_id).status == JobStatus.RUNNING
+        assert runner.get(busy[1].request_id).status == JobStatus.QUEUED
+    finally:
+        release.set()
+        runner.shutdown()
+
+
+def test_a_full_queue_is_refused_with_a_retry_hint(rj_catalog: Catalog) -> None:
+    started, release = threading.Event(), threading.Event()
+    runner = JobRunner(
+        rj_catalog,
+        workers={"index": 1, "highlight": 1},
+        queue_limits={"highlight": 1},
+        retry_after_s={"highlight": 7},
+    )
+    try:
+        runner.submit("highlight", "running", {}, _blocker(started, release))
+        assert started.wait(10)
+        runner.submit("highlight", "waiting", {}, _blocker(started, release))
+        with pytest.raises(QueueFullError) as refused:
+            runner.submit("highlight", "one too many", {}, _blocker(started, release))
+        assert refused.value.status == 429
+        assert refused.value.http_headers() == {"Retry-After": "7"}
+        # another kind has its own queue
+        assert runner.submit("index", "f.mp4", {}, lambda job, report: []).kind == "index"
+    finally:
+        release.set()
+        runner.shutdown()
+
+
+def test_cancel_a_queued_and_a_running_job(rj_catalog: Catalog) -> None:
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+    runner = JobRunner(rj_catalog, workers={"index": 1, "highlight": 1})
+    try:
+        running = runner.submit("highlight", "running", {}, _blocker(started, release))
+        assert started.wait(10)
+        queued = runner.submit("highlight", "queued", {}, lambda job, report: ran.append("x"))
+
+        assert runner.cancel(queued.request_id).status == JobStatus.CANCELLED
+        asked = time.monotonic()
+        runner.cancel(running.request_id)
+        stopped = runner.wait(running.request_id, timeout_s=10)
+        assert stopped.status == JobStatus.CANCELLED and time.monotonic() - asked < 2.0
+        assert stopped.finished_at is not None
+        for request_id in (queued.request_id, running.request_id):
+            stored = rj_catalog.get_job(request_id)
+            assert stored is not None and stored.status == JobStatus.CANCELLED
+        with pytest.raises(ConflictError):
+            runner.cancel(running.request_id)  # finished: nothing to cancel
+        with pytest.raises(NotFoundError):
+            runner.cancel("no-such-job")
+    finally:
+        release.set()
+        runner.shutdown()
+    assert ran == []  # the cancelled queued job never ran
+    # cancelled jobs are finished: a restart resumes neither
+    again = JobRunner(rj_catalog, workers=1)
+    assert again.recover(lambda job: lambda j, r: None) == []
+    again.shutdown()
+
+
+def test_a_job_stopped_by_server_stops_resumes_then_fails_after_the_limit(rj_db: Path) -> None:
+    """A server stop puts a running job back in the queue; one interrupted ``max_interruptions``
+    times (stops or crashes) fails instead of resuming on every start."""
+    catalog = Catalog(rj_db)
+    release = threading.Event()
+    request_id = ""
+    for attempt in range(1, 4):
+        started = threading.Event()
+        runner = JobRunner(catalog, workers=1, max_interruptions=3)
+        if attempt == 1:
+            request_id = runner.submit(
+                "highlight", "slow", {}, _blocker(started, release)
+            ).request_id
+        else:
+            blocker = _blocker(started, release)
+            assert runner.recover(lambda job, fn=blocker: fn) == [request_id]
+        assert started.wait(10)
+        asked = time.monotonic()
+        assert runner.stop(grace_s=10) == []
+        assert time.monotonic() - asked < 2.0
+        job = catalog.get_job(request_id)
+        assert job is not None and job.interruptions == attempt
+        if attempt < 3:
+            assert job.status == JobStatus.QUEUED and "resumes" in job.message
+        else:
+            assert job.status == JobStatus.FAILED and "3 times" in job.error
+    last = JobRunner(catalog, workers=1, max_interruptions=3)
+    assert last.recover(lambda job: _blocker(threading.Event(), release)) == []
+    last.shutdown()
+    catalog.close()
+
+
+def test_a_crash_while_running_counts_as_an_interruption(rj_catalog: Catalog) -> None:
+    stuck = HighlightJob(
+        request_id="crashed", prompt="p", status=JobStatus.RUNNING, interruptions=2
+    )
+    rj_catalog.save_job(stuck)
+    runner = JobRunner(rj_catalog, workers=1, max_interruptions=3)
+    assert runner.recover(lambda job: lambda j, r: None) == []
+    runner.shutdown()
+    failed = rj_catalog.get_job("crashed")
+    assert failed is not None and failed.status == JobStatus.FAILED and failed.interruptions == 3
+
+
+def test_index_jobs_keep_their_per_file_outcomes(rj_db: Path) -> None:
+    catalog = Catalog(rj_db)
+    outcome = IndexFileOutcome(path="/v/a.mp4", video_id="abc", action="indexed", message="")
+
+    def fails(job, report: ReportFn) -> None:
+        bad = IndexFileOutcome(path="/v/b.txt", action="failed", message="not a video")
+        raise with_job_output(MediaError("not a video"), [bad])
+
+    with JobRunner(catalog, workers={"index": 1}) as runner:
+        ok = runner.submit("index", "a.mp4", {"path": "/v/a.mp4"}, lambda job, report: [outcome])
+        bad = runner.submit("index", "b.txt", {"path": "/v/b.txt"}, fails)
+        runner.wait(ok.request_id, 10)
+        runner.wait(bad.request_id, 10)
+    catalog.close()
+    reopened = Catalog(rj_db)  # a restart: outcomes come from the catalog, not from memory
+    done = reopened.get_job(ok.request_id)
+    assert isinstance(done, IndexJob) and done.status == JobStatus.DONE
+    assert done.outcomes == [outcome] and done.video_id == "abc"
+    failed = reopened.get_job(bad.request_id)
+    assert isinstance(failed, IndexJob) and failed.status == JobStatus.FAILED
+    assert [o.action for o in failed.outcomes] == ["failed"] and "not a video" in failed.error
+    reopened.close()
+
+
+def test_run_stoppable_ends_a_blocking_wait_at_once() -> None:
+    token = StopToken()
+    threading.Timer(0.2, token.request, args=("cancelled",)).start()
+    asked = time.monotonic()
+    with pytest.raises(JobStopped) as stopped:
+        run_stoppable(lambda: time.sleep(30), token, name="test")
+    assert stopped.value.reason == "cancelled"
+    assert time.monotonic() - asked < 1.5
+    assert run_stoppable(lambda: 42, token.__class__()) == 42
+    with pytest.raises(ValueError):
+        run_stoppable(lambda: int("x"), StopToken())  # the call's own error comes through
+
+
+def test_leftovers_of_killed_renders_and_uploads_are_swept(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    reel_dir = home / "media" / "highlights" / "r1"
+    work = reel_dir / ".render-0123456789"
+    work.mkdir(parents=True)
+    (work / "v000.mp4").write_bytes(b"x")
+    part = reel_dir / ".reel.0123456789.part.mp4"
+    part.write_bytes(b"x" * 100)
+    upload = home / "uploads" / ".deadbeef.part"
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes(b"x")
+    keep = [reel_dir / "reel.mp4", home / "chroma" / ".x.part", home / "uploads" / "a.part.mp4"]
+    for path in keep:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"keep")
+    fresh = reel_dir / ".render-fresh00000"  # a render still running in another process
+    fresh.mkdir()
+    old = time.time() - 3600
+    for path in [work, part, upload, *keep]:
+        os.utime(path, (old, old))
+
+    removed = sweep_leftovers(home)
+    assert sorted(removed) == sorted([work, part, upload])
+    assert not work.exists() and not part.exists() and not upload.exists()
+    assert all(path.exists() for path in keep) and fresh.exists()

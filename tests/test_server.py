@@ -24,6 +24,7 @@ from scenespark.types import (
     Clip,
     HighlightJob,
     HighlightResult,
+    IndexJob,
     JobStatus,
     Video,
     VideoStatus,
@@ -522,7 +523,7 @@ def test_restart_resumes_queued_jobs_or_fails_them_never_loses_them(
 ) -> None:
     with TestClient(create_app(srv_settings, engine=srv_engine, start_workers=False)) as client:
         queued = client.post("/api/v1/videos", json={"path": "talk.mp4"}).json()["job"]
-    orphan = HighlightJob(request_id="orphan01", kind="index", status=JobStatus.RUNNING)
+    orphan = IndexJob(request_id="orphan01", status=JobStatus.RUNNING)
     srv_engine.catalog.save_job(orphan)  # no path: cannot be resumed
 
     app = create_app(srv_settings, engine=srv_engine, warm_up=False)

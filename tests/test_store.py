@@ -32,6 +32,7 @@ from scenespark.types import (
     Clip,
     HighlightJob,
     HighlightResult,
+    IndexJob,
     JobStatus,
     Modality,
     Segment,
@@ -183,6 +184,7 @@ def test_catalog_written_by_an_earlier_version_still_opens(tmp_path: Path) -> No
         assert catalog.generation() == 1
         job = catalog.get_job("job-old")
         assert job is not None and job.prompt == "goals" and job.status == JobStatus.QUEUED
+        assert job.interruptions == 0  # a column the old catalog did not have
         run = catalog.begin_run("old1", Modality.SPEECH, {})  # still writable
         catalog.commit_run(
             "old1", Modality.SPEECH, run, store_segments("old1", Modality.SPEECH, ["new"])
@@ -367,9 +369,7 @@ def test_jobs_round_trip(store_catalog: Catalog) -> None:
         created_at=now - timedelta(minutes=2),
     )
     queued = HighlightJob(request_id="r-queued", created_at=now - timedelta(minutes=1))
-    index_job = HighlightJob(
-        request_id="i-1", kind="index", status=JobStatus.RUNNING, created_at=now
-    )
+    index_job = IndexJob(request_id="i-1", status=JobStatus.RUNNING, created_at=now)
     for job in (done, running, queued, index_job):
         store_catalog.save_job(job)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from scenespark.engine import Engine
@@ -18,6 +17,13 @@ from scenespark.highlights.candidates import BoundaryIndex, Candidate, candidate
 from scenespark.highlights.llm import LLMPlanner
 from scenespark.highlights.planner import plan_highlight
 from scenespark.highlights.prompt_parse import parse_prompt
+from scenespark.jobs.progress import (
+    ProgressFn,
+    StopCheck,
+    check_stop,
+    no_progress,
+    run_stoppable,
+)
 from scenespark.language.tokenize import tokenize
 from scenespark.search.engine import SearchEngine
 from scenespark.types import (
@@ -31,7 +37,6 @@ from scenespark.types import (
     Video,
 )
 
-Report = Callable[[float, str], None]
 CANDIDATES_FILE = "candidates.json"
 CANDIDATE_POOL = 40
 # A reel is asked to show *something*: candidates may sit well below the search threshold; the
@@ -55,28 +60,35 @@ def topic_facets(topic: str) -> list[str]:
     return facets
 
 
-def _noop(_fraction: float, _message: str) -> None:
-    return None
-
-
 class HighlightService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def run_job(self, job: HighlightJob, report: Report) -> HighlightResult:
+    def run_job(
+        self, job: HighlightJob, report: ProgressFn, *, should_stop: StopCheck | None = None
+    ) -> HighlightResult:
         params = dict(job.params)
         parent = params.pop("parent_request_id", None)
         request = HighlightRequest.model_validate(params)
-        return self.run(request, report, request_id=job.request_id, parent_request_id=parent)
+        return self.run(
+            request,
+            report,
+            request_id=job.request_id,
+            parent_request_id=parent,
+            should_stop=should_stop,
+        )
 
     def run(
         self,
         request: HighlightRequest,
-        report: Report = _noop,
+        report: ProgressFn = no_progress,
         *,
         request_id: str | None = None,
         parent_request_id: str | None = None,
+        should_stop: StopCheck | None = None,
     ) -> HighlightResult:
+        """Find candidates, plan, render. ``should_stop`` is checked between the steps, while
+        the planner waits (an LLM call is abandoned at once) and before each clip renders."""
         from scenespark.render.reel import render_highlight
 
         request_id = request_id or uuid.uuid4().hex
@@ -96,13 +108,18 @@ class HighlightService:
             for vid, video in videos.items()
         }
         report(0.15, "planning the reel")
-        plan = plan_highlight(
-            request,
-            candidates,
-            boundaries,
-            llm=LLMPlanner.from_settings(settings),
-            max_target_s=settings.max_reel_s,
+        plan = run_stoppable(
+            lambda: plan_highlight(
+                request,
+                candidates,
+                boundaries,
+                llm=LLMPlanner.from_settings(settings),
+                max_target_s=settings.max_reel_s,
+            ),
+            should_stop,
+            name="planner",
         )
+        check_stop(should_stop)
         result = HighlightResult(
             title=plan.title,
             description=plan.description,
@@ -125,6 +142,7 @@ class HighlightService:
             title=plan.title,
             timeout_s=settings.render_timeout_s,
             on_progress=lambda f, m: report(0.25 + 0.75 * f, m),
+            should_stop=should_stop,
         )
         for clip, thumb in zip(rendered.clips, rendered.thumbnails, strict=False):
             clip.thumbnail = thumb

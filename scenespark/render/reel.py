@@ -36,12 +36,12 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from scenespark.errors import InvalidInputError, NotFoundError, RenderError
+from scenespark.jobs.progress import ProgressFn, StopCheck, check_stop
 from scenespark.render import ffmpeg_steps as steps
 from scenespark.render.edit_lists import ReelEntry, reel_cues, srt_text
 from scenespark.render.timelines import edl_text, fcp7_xml_text, otio_text
 from scenespark.types import Clip, Segment
 
-ProgressFn = Callable[[float, str], None]
 # Two clip encodes at a time keep both cores busy (one x264 process leaves gaps while it decodes
 # and muxes); more only adds memory.
 DEFAULT_CLIP_WORKERS = min(2, os.cpu_count() or 1)
@@ -152,6 +152,7 @@ def render_highlight(
     timeout_s: float = 600.0,
     on_progress: ProgressFn | None = None,
     clip_workers: int = DEFAULT_CLIP_WORKERS,
+    should_stop: StopCheck | None = None,
 ) -> RenderOutput:
     """Render ``clips`` (cut from ``sources[video_id]``) into ``out_dir``: per-clip mp4s and
     thumbnails, ``reel.mp4``, ``reel.srt`` and the editor timelines ``reel.edl`` (CMX3600),
@@ -159,7 +160,8 @@ def render_highlight(
 
     ``loudnorm`` turns per-clip loudness normalisation on; ``audio_filter`` picks the filter
     (``dynaudnorm`` or ``loudnorm``). ``timeout_s`` bounds the whole render; ``clip_workers``
-    clips are encoded at a time. ``on_progress(fraction, message)`` is called from this thread.
+    clips are encoded at a time. ``on_progress(fraction, message)`` is called from this thread;
+    ``should_stop`` is checked before each clip starts (a stop raises ``JobStopped``).
 
     The steps: check the clips, probe the sources and fix the reel's format, cut each clip
     (:meth:`_Render.encode_clips`), join them (:meth:`_Render.join_reel`), write the subtitles
@@ -190,6 +192,7 @@ def render_highlight(
         report=report,
         warnings=warnings,
         thumbnail_max_side=thumbnail_max_side,
+        should_stop=should_stop,
     )
     with render.files.publishing():
         if stream_copy:
@@ -286,6 +289,7 @@ class _Render:
     report: ProgressFn
     warnings: list[str]
     thumbnail_max_side: int
+    should_stop: StopCheck | None = None
 
     def _what(self, i: int) -> str:
         return f"ffmpeg (clip {i + 1} of {len(self.clips)})"
@@ -298,7 +302,14 @@ class _Render:
 
     def _run(self, task: Callable[[int], float], workers: int) -> list[float]:
         weights = [n for _, n in self.spans]
-        return _run_parallel(task, weights, max(1, workers), lambda f, m: self.report(0.85 * f, m))
+
+        def checked(i: int) -> float:
+            check_stop(self.should_stop)  # a stop request ends the render before the next clip
+            return task(i)
+
+        return _run_parallel(
+            checked, weights, max(1, workers), lambda f, m: self.report(0.85 * f, m)
+        )
 
     # -- cutting -------------------------------------------------------------------------------
     def encode_clips(self, audio_norm: str, workers: int) -> None:

@@ -62,7 +62,7 @@ class HealthController(Controller):
             if video.has_audio or video.speech_language:
                 languages[video.speech_language] = languages.get(video.speech_language, 0) + 1
         return HealthResponse(
-            status="degraded" if problems else "ok",
+            status="degraded" if problems else ("warming" if runtime.warming else "ok"),
             version=package_version(),
             models=models,
             index=IndexCounts(

@@ -9,13 +9,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from scenespark.errors import ConflictError, NotFoundError, ValidationFailedError
-from scenespark.types import HighlightJob, HighlightRequest, JobStatus
+from scenespark.types import AnyJob, HighlightJob, HighlightRequest, JobStatus
 from server.controllers.schemas import JobRef, JobView, ReplanRequest
 from server.problems import problem_docs
 from server.runtime import HIGHLIGHT, ServerRuntime
 
 
-def job_ref(job: HighlightJob) -> JobRef:
+def job_ref(job: AnyJob) -> JobRef:
     prefix = "/api/v1/highlights/" if job.kind == HIGHLIGHT else "/api/v1/jobs/"
     return JobRef(request_id=job.request_id, status=job.status, url=prefix + job.request_id)
 
@@ -42,7 +42,7 @@ def check_highlight_request(request: HighlightRequest, runtime: ServerRuntime) -
 
 def highlight_job(runtime: ServerRuntime, request_id: str) -> HighlightJob:
     job = runtime.get_job(request_id)
-    if job is None or job.kind != HIGHLIGHT:
+    if not isinstance(job, HighlightJob):
         raise NotFoundError(f"no highlight job with id {request_id!r}")
     return job
 

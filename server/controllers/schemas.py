@@ -9,10 +9,13 @@ from pydantic import BaseModel, Field
 
 from scenespark.types import (
     MAX_ID_CHARS,
+    AnyJob,
     Clip,
     HighlightJob,
     HighlightResult,
     IdList,
+    IndexFileOutcome,
+    IndexJob,
     JobStatus,
     JsonBool,
     ModelInfo,
@@ -35,18 +38,31 @@ class JobView(BaseModel):
     prompt: str = ""
     params: dict[str, Any] = Field(default_factory=dict)
     video_id: str | None = Field(None, description="index jobs: the video, once known")
+    outcomes: list[IndexFileOutcome] = Field(
+        default_factory=list, description="index jobs: what happened to each file"
+    )
     result: HighlightResult | None = None
+    interruptions: int = Field(0, description="server stops or crashes the job ran into")
     created_at: datetime
     finished_at: datetime | None = None
     url: str = Field("", description="where to poll this job")
 
     @classmethod
-    def of(cls, job: HighlightJob, runtime: ServerRuntime | None = None) -> JobView:
+    def of(cls, job: AnyJob, runtime: ServerRuntime | None = None) -> JobView:
         url = f"/api/v1/highlights/{job.request_id}" if job.kind == "highlight" else ""
         video_id, message = job.params.get("video_id") or None, job.message
-        if job.kind == "index" and runtime is not None:
-            video_id, outcome = runtime.index_outcome(job)
-            message = outcome or message
+        outcomes: list[IndexFileOutcome] = []
+        if isinstance(job, IndexJob):
+            outcomes = job.outcomes
+            video_id = job.video_id
+            if outcomes and job.status == JobStatus.DONE:
+                first = outcomes[0]
+                note = f": {first.message}" if first.message else ""
+                message = f"{first.action} video {first.video_id}{note}"
+            elif video_id is None and job.status == JobStatus.DONE and runtime is not None:
+                # jobs finished before outcomes were kept: find the video by its path
+                known = runtime.engine.catalog.find_video_by_path(str(job.params.get("path", "")))
+                video_id = known.video_id if known is not None else None
         return cls(
             request_id=job.request_id,
             kind=job.kind,
@@ -57,7 +73,9 @@ class JobView(BaseModel):
             prompt=job.prompt,
             params=job.params,
             video_id=video_id,
-            result=job.result,
+            outcomes=outcomes,
+            result=job.result if isinstance(job, HighlightJob) else None,
+            interruptions=job.interruptions,
             created_at=job.created_at,
             finished_at=job.finished_at,
             url=url or f"/api/v1/jobs/{job.request_id}",
@@ -143,7 +161,9 @@ class SpeechLanguages(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: Literal["ok", "degraded"]
+    status: Literal["ok", "warming", "degraded"] = Field(
+        description="warming: the server started and is still loading its models"
+    )
     version: str
     models: list[ModelInfo]
     index: IndexCounts

@@ -24,7 +24,7 @@ from litestar.params import FromPath
 from pydantic import ValidationError
 
 from scenespark.errors import PayloadTooLargeError
-from scenespark.types import HighlightJob
+from scenespark.types import AnyJob
 from server.controllers.highlights import job_ref
 from server.controllers.schemas import (
     AddVideoRequest,
@@ -134,7 +134,7 @@ class VideoController(Controller):
 
             local = runtime.is_local_client(request.headers.get(LOCAL_TOKEN_HEADER))
 
-            def submit() -> tuple[Path, str | None, HighlightJob]:
+            def submit() -> tuple[Path, str | None, AnyJob]:
                 if local:
                     real = resolve_local_path(data.path)
                 else:

@@ -21,7 +21,7 @@ from scenespark.store.catalog.jobs import JobRepository
 from scenespark.store.catalog.runs import RunInfo, RunRepository
 from scenespark.store.catalog.segments import SegmentRepository
 from scenespark.store.catalog.videos import VideoRepository
-from scenespark.types import HighlightJob, JobStatus, Modality, Segment, Video, VideoStatus
+from scenespark.types import AnyJob, Job, JobStatus, Modality, Segment, Video, VideoStatus
 
 
 class Catalog:
@@ -141,10 +141,10 @@ class Catalog:
         return self.segment_rows.counts(video_id)
 
     # ------------------------------------------------------------------ jobs
-    def save_job(self, job: HighlightJob) -> None:
+    def save_job(self, job: Job) -> None:
         self.jobs.save(job)
 
-    def get_job(self, request_id: str) -> HighlightJob | None:
+    def get_job(self, request_id: str) -> AnyJob | None:
         return self.jobs.get(request_id)
 
     def list_jobs(
@@ -152,6 +152,6 @@ class Catalog:
         kind: str | None = None,
         statuses: Sequence[JobStatus] | None = None,
         limit: int = 50,
-    ) -> list[HighlightJob]:
+    ) -> list[AnyJob]:
         """Newest first."""
         return self.jobs.newest(kind, statuses, limit)

@@ -156,9 +156,16 @@ def migration_003_speech_language(conn: sqlite3.Connection) -> None:
     )
 
 
+def migration_004_job_interruptions(conn: sqlite3.Connection) -> None:
+    """How many server stops or crashes a job ran into: a job interrupted too often fails
+    instead of resuming on every start."""
+    conn.execute("ALTER TABLE jobs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     migration_001_initial_schema,
     migration_002_frame_captions,
     migration_003_speech_language,
+    migration_004_job_interruptions,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
