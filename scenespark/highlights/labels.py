@@ -1,4 +1,14 @@
-"""Deterministic clip labels from evidence: tags, a short title, a description and a reason."""
+"""Deterministic clip labels from evidence: tags, a short title, a description and a reason, in
+the language of the material.
+
+- Tags are words or phrases of the evidence: no stopwords, fillers or fragments ("con", "near",
+  "finally" are never tags), no single CJK characters, no bare small numbers. Chinese text is
+  segmented into words (jieba); a phrase of two or three content words becomes a tag when it
+  recurs. Words of the prompt's topic found in the evidence come first.
+- Titles come from the first whole sentence of the evidence and are shortened at a clause or
+  word boundary, never inside a word or a Chinese word.
+- Reasons and descriptions use the material's language table (English or Chinese phrasing).
+"""
 
 from __future__ import annotations
 
@@ -6,73 +16,126 @@ import re
 from collections import Counter
 
 from scenespark.highlights.candidates import Candidate
+from scenespark.language.rules import RULES, LanguageRules, rules_for
+from scenespark.language.rules.en import TAG_STOPWORDS as ENGLISH_TAG_STOPWORDS
+from scenespark.language.scripts import HAN_RE, UNSPACED_RE, dominant_language
+from scenespark.language.segment import segment_han
+from scenespark.language.sentences import shorten, split_sentences
 
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are aren't as at be because
-    been before being below between both but by can can't cannot could did do does doing don't
-    down during each even ever every few for from further get gets got had has have having he
-    her here hers herself him himself his how i i'm if in into is isn't it it's its itself just
-    let's like me more most much my myself no nor not now of off on once one only or other our
-    ours ourselves out over own really right same she should so some such than that that's the
-    their theirs them themselves then there there's these they they're this those through to
-    too under until up us very was we we're were what when where which while who whom why will
-    with would yeah yes you you're your yours yourself okay oh um uh well going gonna know think
-    thing things want see look say said go come make made way back lot little""".split()  # noqa: SIM905
-)
+STOPWORDS = ENGLISH_TAG_STOPWORDS
+TAG_STOPWORDS: frozenset[str] = frozenset().union(*(r.tag_stopwords for r in RULES.values()))
 _WORD_RE = re.compile(r"[^\W_][\w'-]*[^\W_]|[^\W_]", re.UNICODE)
+_HAN_RUN_RE = re.compile(f"{HAN_RE.pattern}+")
+_BREAK_RE = re.compile(r"[.,;:!?()\[\]\"“”‘’。，、；：！？（）《》「」…—]+")
 MAX_TAGS = 5
 TITLE_WORDS = 8
+MIN_WORD_CHARS = 4  # a Latin single-word tag has at least this many letters (or is an acronym)
+
+
+def _keep_word(raw: str) -> str:
+    """A word fit for a tag (lower-cased), or "" (stopwords, fragments, small numbers)."""
+    word = raw.strip("'-")
+    lowered = word.lower()
+    if not word or lowered in TAG_STOPWORDS:
+        return ""
+    if UNSPACED_RE.search(word):
+        han = HAN_RE.findall(word)
+        if len(word) < 2 or (han and all(ch in "零〇一二两三四五六七八九十百千万亿" for ch in han)):
+            return ""  # no single characters, no bare numerals
+        return word
+    if word.isdigit():
+        return word if len(word) >= 3 else ""
+    if len(word) < MIN_WORD_CHARS and not (word.isupper() and len(word) >= 2):
+        return ""  # "con", "tv" stay out; "NASA", "GPU" stay in
+    return lowered
+
+
+def _runs(text: str) -> list[list[str]]:
+    """Runs of content words between punctuation and stopwords, in order."""
+    runs: list[list[str]] = []
+    for chunk in _BREAK_RE.split(text):
+        current: list[str] = []
+        for piece in re.split(f"({HAN_RE.pattern}+)", chunk):
+            if not piece.strip():
+                continue
+            words = segment_han(piece) if HAN_RE.match(piece) else _WORD_RE.findall(piece)
+            for raw in words:
+                kept = _keep_word(raw)
+                if kept:
+                    current.append(kept)
+                elif current:
+                    runs.append(current)
+                    current = []
+        if current:
+            runs.append(current)
+    return runs
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-case content words (no stopwords, no pure numbers shorter than 3 digits)."""
-    out = []
-    for raw in _WORD_RE.findall(text.lower()):
-        word = raw.strip("'-")
-        if len(word) < 3 or word in STOPWORDS or (word.isdigit() and len(word) < 3):
-            continue
-        out.append(word)
-    return out
+    """Content words of ``text`` (lower-cased; jieba words for Chinese)."""
+    return [word for run in _runs(text) for word in run]
+
+
+def _join(words: list[str]) -> str:
+    return "".join(words) if all(UNSPACED_RE.search(w) for w in words) else " ".join(words)
 
 
 def _label_list(labels: str) -> list[str]:
-    return [x.strip().lower() for x in re.split(r"[,;|]", labels) if x.strip()]
+    return [x.strip().lower() for x in re.split(r"[,;|，、]", labels) if x.strip()]
 
 
 def tags_for(candidates: list[Candidate], topic: str = "", limit: int = MAX_TAGS) -> list[str]:
-    """Top keywords of the evidence; words of the topic that occur in it rank first."""
+    """Top words and phrases of the evidence; words of the topic that occur in it rank first,
+    then recurring phrases, then words by frequency (first seen first)."""
     counts: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    phrases: set[str] = set()
+
+    def add(term: str, weight: float) -> None:
+        counts[term] += weight
+        first_seen.setdefault(term, len(first_seen))
+
     for c in candidates:
-        for word in tokens(f"{c.transcript} {c.ocr_text}"):
-            counts[word] += 1.0
+        for run in _runs(f"{c.transcript} . {c.ocr_text}"):
+            for word in run:
+                add(word, 1.0)
+            for n in (2, 3):
+                for i in range(len(run) - n + 1):
+                    phrase = _join(run[i : i + n])
+                    phrases.add(phrase)
+                    add(phrase, 1.0)
         for label in _label_list(c.visual_labels)[:3]:
-            if len(label.split()) > 3:  # a frame caption: its words count like spoken ones
-                for word in tokens(label):
-                    counts[word] += 1.0
-            else:
-                counts[label] += 1.5
+            add(label, 1.5)
     topic_words = set(tokens(topic))
-    ranked = sorted(counts, key=lambda w: (-(counts[w] + (10 if w in topic_words else 0)), w))
+
+    def rank(term: str) -> tuple[float, int]:
+        score = counts[term]
+        if term in phrases:
+            score = score + 0.5 if counts[term] >= 2 else 0.0  # a phrase must recur
+        if term in topic_words:
+            score += 10.0
+        return (-score, first_seen[term])
+
     tags: list[str] = []
-    for word in ranked:
-        if not any(word in t or t in word for t in tags):
-            tags.append(word)
+    for term in sorted((t for t in counts if rank(t)[0] < 0), key=rank):
+        if not any(term in t or t in term for t in tags):
+            tags.append(term)
         if len(tags) >= limit:
             break
     return tags
 
 
 def snippet(text: str, max_words: int = 20) -> str:
-    words = text.split()
-    short = " ".join(words[:max_words])
-    return short + ("…" if len(words) > max_words else "")
+    """``text`` shortened to about ``max_words`` words (twice as many CJK characters)."""
+    cjk = bool(UNSPACED_RE.search(text)) and dominant_language(text) != "en"
+    return shorten(text, max_words * 2 if cjk else max_words)
 
 
 def title_for(c: Candidate) -> str:
     """A short phrase from the best evidence (first sentence of speech, OCR, or labels)."""
     if c.transcript.strip():
-        first = re.split(r"(?<=[.!?])\s+", c.transcript.strip())[0]
-        return snippet(first.rstrip(".!?"), TITLE_WORDS)
+        sentences = split_sentences(c.transcript) or [c.transcript.strip()]
+        return snippet(sentences[0].rstrip(".!?。！？；"), TITLE_WORDS)
     if c.ocr_text.strip():
         return snippet(c.ocr_text.strip().splitlines()[0], TITLE_WORDS)
     labels = _label_list(c.visual_labels)
@@ -90,24 +153,36 @@ def best_modality(c: Candidate) -> str:
     return "search"
 
 
+def _material_rules(c: Candidate) -> LanguageRules:
+    """The language table of a candidate's evidence (English unless it is CJK text)."""
+    return rules_for(f"{c.transcript} {c.ocr_text} {c.visual_labels}")
+
+
+def _quote(rules: LanguageRules, head: str, text: str, words: int) -> str:
+    return rules.phrases["quote"].format(head=head, text=snippet(text, words))
+
+
 def reason_for(c: Candidate) -> str:
-    """Which modality matched, with its score and the evidence snippet."""
+    """Which modality matched, with its score and the evidence snippet (in the language of the
+    evidence)."""
+    rules = _material_rules(c)
+    phrases = rules.phrases
     if c.origin != "search":
         why = (
-            f"the video's title names the topic ({c.video_title or c.video_id})"
+            phrases["title_topic"].format(video=c.video_title or c.video_id)
             if c.origin == "title"
-            else "from a chosen video (nothing in it matched the prompt)"
+            else phrases["chosen_video"]
         )
         said = c.transcript.strip()
-        return f'{why}: "{snippet(said, 25)}"' if said else why
+        return _quote(rules, why, said, 25) if said else why
     modality = best_modality(c)
     evidence = {"speech": c.transcript, "ocr": c.ocr_text, "visual": c.visual_labels}.get(
         modality, ""
     ) or (c.transcript or c.ocr_text or c.visual_labels)
     score = c.modality_scores.get(modality, c.score)
-    text = f"matched {modality} ({score:.2f})"
+    text = phrases["matched"].format(modality=phrases.get(modality, modality), score=score)
     if evidence.strip():
-        text += f': "{snippet(evidence.strip(), 25)}"'
+        text = _quote(rules, text, evidence.strip(), 25)
     return text
 
 
@@ -115,6 +190,18 @@ def description_for(c: Candidate, start_s: float, end_s: float) -> str:
     where = f"{c.video_title or c.video_id} {format_time(start_s)}–{format_time(end_s)}"
     evidence = c.transcript or c.ocr_text or c.visual_labels
     return f"{where}: {snippet(evidence.strip(), 30)}" if evidence.strip() else where
+
+
+def reel_title(topic: str) -> str:
+    """The reel's title from its topic, in the topic's language ("Goals highlights", "进球集锦")."""
+    template = rules_for(topic).phrases["reel_title"]
+    return template.format(topic=topic, Topic=f"{topic[:1].upper()}{topic[1:]}")
+
+
+def reel_description(topic: str, clips: int, seconds: float, videos: int) -> str:
+    template = rules_for(topic).phrases["reel_description"]
+    plural = "s" if videos != 1 else ""
+    return template.format(n=clips, seconds=seconds, videos=videos, plural=plural, topic=topic)
 
 
 def format_time(seconds: float) -> str:

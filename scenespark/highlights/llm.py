@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from scenespark.config import Settings
 from scenespark.errors import LLMError
 from scenespark.highlights.candidates import Candidate
+from scenespark.language.rules import rules_for
 from scenespark.models.vision_llm import jpeg_data_url
 from scenespark.types import HighlightRequest
 
@@ -53,7 +54,9 @@ Answer with one JSON object and nothing else:
 {{"title": str, "description": str, "clips": [{{"candidate_id": str, "title": str, \
 "tags": [str], "description": str, "reason": str}}]}}
 "title"/"description" describe the whole reel; per clip, "title" is a short phrase, "tags" are \
-2-5 keywords, "reason" says which evidence matched the request."""
+2-5 keywords, "reason" says which evidence matched the request.
+Write every title, description, tag and reason in the language named on the request's \
+"Language" line (the language of the request), whatever the language of the evidence."""
 
 
 class LLMClipChoice(BaseModel):
@@ -104,6 +107,15 @@ _MATCHED_BY = {
 }
 
 
+def request_language(prompt: str) -> str:
+    """How the model is told which language to write in: named when the script tells it
+    (Chinese), else "the language of the request" (English and other Latin-script prompts)."""
+    rules = rules_for(prompt)
+    if rules.code == "en":
+        return "the same language as the request"
+    return rules.name
+
+
 def build_messages(
     request: HighlightRequest, candidates: list[Candidate], target_duration_s: float
 ) -> list[dict[str, str]]:
@@ -113,6 +125,7 @@ def build_messages(
         f"Target duration: {target_duration_s:.0f} s (±{request.tolerance * 100:.0f}%). "
         f"Clips of {request.min_clip_s:g}-{request.max_clip_s:g} s, at most "
         f"{request.max_clips} clips.\n"
+        f"Language: {request_language(request.prompt)}\n"
         f"{FENCE_OPEN}\n{data}\n{FENCE_CLOSE}\n"
         "Reply with the JSON object only."
     )

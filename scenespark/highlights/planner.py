@@ -18,6 +18,8 @@ from scenespark.highlights.candidates import BoundaryIndex, Candidate
 from scenespark.highlights.labels import (
     description_for,
     reason_for,
+    reel_description,
+    reel_title,
     tags_for,
     title_for,
     tokens,
@@ -354,13 +356,8 @@ def _add_clips(
 def _name_the_reel(result: PlanResult, plan: LLMPlan | None, topic: str) -> None:
     """Title and description: the LLM's (cleaned) if it gave them, else made from the clips."""
     videos = {c.video_id for c in result.clips}
-    default_description = (
-        f"{len(result.clips)} clips ({result.duration_s:.0f} s) from {len(videos)} "
-        f"video{'s' if len(videos) != 1 else ''} about {topic}"
-    )
-    result.title = (
-        plan and _clean(plan.title, 120)
-    ) or f"{topic[:1].upper()}{topic[1:]} highlights"
+    default_description = reel_description(topic, len(result.clips), result.duration_s, len(videos))
+    result.title = (plan and _clean(plan.title, 120)) or reel_title(topic)
     result.description = (plan and _clean(plan.description, 500)) or default_description
 
 

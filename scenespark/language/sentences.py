@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from scenespark.language.rules import RULES
 from scenespark.language.scripts import CJK_PUNCT, HAN_RE, UNSPACED_RE
 from scenespark.language.segment import segment_han
 
@@ -22,6 +23,10 @@ _SENTENCE_END_RE = re.compile(r"[。！？；]+[”’」』）)]*|[.!?…]+['\"
 _CLAUSE_RE = re.compile(r"[^，、,;；:：]+[，、,;；:：]*")
 MAX_SENTENCE_CHARS = 60  # a CJK sentence longer than this is cut at clauses (~15 s of speech)
 MAX_SENTENCE_WORDS = 40  # the same for spaced languages
+_DANGLING: frozenset[str] = frozenset().union(
+    *(r.continuation_words for r in RULES.values()),
+    *(r.stopwords for r in RULES.values() if not r.spaced),
+)
 
 
 def _is_cjk_char(char: str) -> bool:
@@ -118,12 +123,15 @@ def shorten(text: str, max_units: int) -> str:
     text = " ".join(text.split())
     if text_length(text) <= max_units:
         return text
-    kept = ""
+    parts: list[str] = []
     for part in _words(text):
-        if kept and text_length(kept + part) > max_units:
+        if parts and text_length("".join(parts) + part) > max_units:
             break
-        kept += part
-    kept = kept.rstrip(" ,;:，、；：")
+        parts.append(part)
+    # never end on a word that leads into what was cut ("the", "of", "的")
+    while len(parts) > 1 and (not parts[-1].strip() or parts[-1].strip().lower() in _DANGLING):
+        parts.pop()
+    kept = "".join(parts).rstrip(" ,;:，、；：")
     # prefer ending at a clause mark when one falls in the second half
     cut = max((kept.rfind(mark) for mark in "，、,;；"), default=-1)
     if cut > len(kept) // 2:

@@ -41,5 +41,7 @@ class LanguageRules:
     speech_words: re.Pattern[str] | None = None  # "say", "mention"
     ocr_words: re.Pattern[str] | None = None  # "caption", "slide"
     visual_words: re.Pattern[str] | None = None  # "shots of"
-    # --- labels ------------------------------------------------------------------------
-    extra: dict[str, str] = field(default_factory=dict)
+    # --- labels: phrasing of generated reasons, descriptions and reel titles ----------------
+    # keys: matched, speech, ocr, visual, search, title_topic, chosen_video, quote, reel_title,
+    # reel_description (str.format templates; see rules/en.py)
+    phrases: dict[str, str] = field(default_factory=dict)

@@ -53,4 +53,16 @@ EN = LanguageRules(
     stopwords=FUNCTION_WORDS,
     tag_stopwords=TAG_STOPWORDS,
     continuation_words=CONTINUATION_WORDS,
+    phrases={
+        "matched": "matched {modality} ({score:.2f})",
+        "speech": "speech",
+        "ocr": "ocr",
+        "visual": "visual",
+        "search": "search",
+        "title_topic": "the video's title names the topic ({video})",
+        "chosen_video": "from a chosen video (nothing in it matched the prompt)",
+        "quote": '{head}: "{text}"',
+        "reel_title": "{Topic} highlights",
+        "reel_description": "{n} clips ({seconds:.0f} s) from {videos} video{plural} about {topic}",
+    },
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from scenespark.language.numerals import parse_chinese_number
 from scenespark.language.rules.base import DurationPattern, LanguageRules
@@ -47,7 +48,7 @@ def number(text: str) -> float:
     return float(value) if value is not None else 0.0
 
 
-def _pattern(regex: str, seconds) -> DurationPattern:  # type: ignore[no-untyped-def]
+def _pattern(regex: str, seconds: Callable[[re.Match[str]], float]) -> DurationPattern:
     return DurationPattern(re.compile(regex, re.IGNORECASE), seconds)
 
 
@@ -149,4 +150,16 @@ ZH = LanguageRules(
     ),
     ocr_words=re.compile(r"(?:字幕|标题|屏幕上|文字|写着|写的|幻灯片|横幅|招牌|牌子|字样)"),
     visual_words=re.compile(r"(?:画面|镜头里|镜头中|出现|看到|看见|拍到)"),
+    phrases={
+        "matched": "匹配{modality}（{score:.2f}）",
+        "speech": "语音",
+        "ocr": "屏幕文字",
+        "visual": "画面",
+        "search": "搜索",
+        "title_topic": "视频标题提到了主题（{video}）",
+        "chosen_video": "来自所选视频（其中没有内容匹配提示）",
+        "quote": "{head}：“{text}”",
+        "reel_title": "{topic}集锦",
+        "reel_description": "{n}个片段（{seconds:.0f}秒），来自{videos}个视频，关于{topic}",
+    },
 )
