@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ApiError, createApi, tokenStore } from "../../server/static/js/api.js";
+import { ApiError, createApi, retryAfterText, tokenStore } from "../../server/static/js/api.js";
 
 const TOKEN = "s3cret-token";
 const json = (status, body, extra = {}) =>
@@ -144,4 +144,19 @@ test("resumeSession renews the media cookie from a kept token, and drops a refus
   store.set("revoked");
   await createApi({ fetchFn: server.fetchFn, store }).resumeSession();
   assert.equal(store.get(), "");
+});
+
+test("a full queue (429 with Retry-After) says when to try again", async () => {
+  const api = createApi({
+    fetchFn: async () =>
+      json(429, { title: "Too many jobs", detail: "the highlight queue is full" }, { "Retry-After": "30" }),
+    store: tokenStore(null),
+  });
+  await assert.rejects(api.request("POST", "/highlights", { prompt: "x" }), {
+    status: 429,
+    message: "Too many jobs: the highlight queue is full. Try again in 30 s.",
+  });
+  assert.equal(retryAfterText(null), "");
+  assert.equal(retryAfterText("Wed, 21 Oct 2015 07:28:00 GMT"), "");
+  assert.equal(retryAfterText("0.2"), "Try again in 1 s.");
 });

@@ -34,6 +34,13 @@ export function tokenStore(storage = globalThis.sessionStorage) {
   };
 }
 
+/** "Try again in 30 s." from a Retry-After header in seconds (busy queues answer 429). */
+export function retryAfterText(header) {
+  const seconds = Number(header);
+  if (!header || !Number.isFinite(seconds) || seconds < 0) return "";
+  return `Try again in ${Math.max(1, Math.ceil(seconds))} s.`;
+}
+
 const isWrite = (method) => !["GET", "HEAD"].includes(method.toUpperCase());
 
 async function readBody(response) {
@@ -123,7 +130,12 @@ export function createApi({
         throw new ApiError(NEEDS_TOKEN, 401, data);
       }
       if (response.status === 204) return null;
-      if (!response.ok) throw new ApiError(problemMessage(data, response.status), response.status, data);
+      if (!response.ok) {
+        const retry = retryAfterText(response.headers.get("Retry-After"));
+        const message = problemMessage(data, response.status);
+        const text = retry ? `${message.replace(/[.!?]?$/, ".")} ${retry}` : message;
+        throw new ApiError(text, response.status, data);
+      }
       if (json && data === null) throw new ApiError("The server sent an unreadable answer.");
       return data;
     }
