@@ -13,6 +13,7 @@ BENCHES = [
     ["search_latency.py"],
     ["render_speed.py"],
     ["corpus_quality.py"],
+    ["vision_cost.py"],
 ]
 
 
