@@ -324,3 +324,19 @@ def test_srt_writer_round_trips_cjk_and_braces(tmp_path: Path) -> None:
     text = format_srt(cues)
     assert text.startswith("1\n00:00:00,000 --> 00:00:01,500\n雨夜重逢\n")
     assert parse_subtitle_text(text) == cues
+
+
+def test_abbreviations_and_hyphenated_tokens_from_whisper() -> None:
+    # real Whisper output (a LibriVox reading): "Mr." does not end the sentence, and the
+    # "-disposed" token continues "ill"
+    items = [
+        (0.3, 0.5, "And"), (0.5, 0.6, "Mr."), (0.7, 1.1, "John"), (1.1, 1.6, "Dashwood"),
+        (1.6, 1.9, "was"), (1.9, 2.0, "not"), (2.0, 2.1, "an"), (2.1, 2.3, "ill"),
+        (2.3, 2.8, "-disposed"), (2.8, 3.0, "young"), (3.0, 3.3, "man."), (4.0, 4.2, "He"),
+        (4.2, 4.5, "left."),
+    ]  # fmt: skip
+    spans = sentences_from_words(timed(*items))
+    assert [s.text for s in spans] == [
+        "And Mr. John Dashwood was not an ill-disposed young man.",
+        "He left.",
+    ]

@@ -40,8 +40,11 @@ def join_words(tokens: list[str]) -> str:
         token = token.strip()
         if not token:
             continue
-        glued = token[0] in CJK_PUNCT or token[0] in ",.!?;:%)]}'’”"
         left, right = out[-1:], token[0]
+        glued = right in CJK_PUNCT or right in ",.!?;:%)]}'’”"
+        # "ill" + "-disposed", "John" + "'s": a token starting with a hyphen or apostrophe
+        # continues the word before it
+        glued = glued or (right in "-'’" and len(token) > 1 and left.isalnum())
         cjk_pair = (_is_cjk_char(left) or left.isdigit()) and (
             _is_cjk_char(right) or right.isdigit()
         )

@@ -44,6 +44,20 @@ class TextSpan:
     confidence: float = 1.0
 
 
+ABBREVIATIONS: frozenset[str] = frozenset().union(
+    *(rules.abbreviations for rules in RULES.values())
+)
+_INITIAL = re.compile(r"^[A-Z]\.$")  # "J." in "J. R. R. Tolkien"
+
+
+def ends_sentence(word: Word) -> bool:
+    """Sentence punctuation at the end of ``word``, not the full stop of "Mr." or "J."."""
+    text = word.text.strip()
+    if not SENTENCE_END.search(text):
+        return False
+    return not (text.lower() in ABBREVIATIONS or _INITIAL.match(text))
+
+
 def _bare(word: Word) -> str:
     return word.text.strip().strip("'\"()[]“”‘’「」").lower()
 
@@ -70,12 +84,11 @@ def sentences_from_words(words: Sequence[Word]) -> list[TextSpan]:
     for index, word in enumerate(words):
         current.append(word)
         next_word = words[index + 1] if index + 1 < len(words) else None
-        ends_sentence = bool(SENTENCE_END.search(word.text.strip()))
         gap = next_word.start_s - word.end_s if next_word is not None else 0.0
         long_pause = next_word is not None and gap >= PAUSE_SPLIT_S
         if long_pause and _continues(word) and gap < LONG_PAUSE_S:
             long_pause = False  # "... the | base model": the sentence goes on
-        if next_word is None or ends_sentence or long_pause:
+        if next_word is None or ends_sentence(word) or long_pause:
             groups.extend(_split_long(current))
             current = []
     return [_span(group) for group in _merge_lone_words(groups)]
@@ -89,12 +102,12 @@ def _merge_lone_words(groups: list[list[Word]]) -> list[list[Word]]:
     i = 0
     while i < len(out):
         group = out[i]
-        if len(group) != 1 or SENTENCE_END.search(group[0].text.strip()) or len(out) == 1:
+        if len(group) != 1 or ends_sentence(group[0]) or len(out) == 1:
             i += 1
             continue
         word = group[0]
         options: list[tuple[float, int]] = []
-        previous_open = i > 0 and not SENTENCE_END.search(out[i - 1][-1].text.strip())
+        previous_open = i > 0 and not ends_sentence(out[i - 1][-1])
         if (
             previous_open
             and not _starts_sentence(word)  # "…playback | Thank": "Thank" starts the next one

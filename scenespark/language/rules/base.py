@@ -27,6 +27,8 @@ class LanguageRules:
     tag_stopwords: frozenset[str] = frozenset()
     # words a sentence does not end on ("the", "of", "and"): a pause after them is not an end
     continuation_words: frozenset[str] = frozenset()
+    # abbreviations whose full stop does not end a sentence ("mr.", "dr.")
+    abbreviations: frozenset[str] = frozenset()
     sentence_ends: str = ".!?…"
     clause_marks: str = ",;:"
     # --- highlight prompts -------------------------------------------------------------

@@ -46,6 +46,11 @@ CONTINUATION_WORDS = frozenset(
     """.split()  # noqa: SIM905
 )
 
+# titles and short forms that are followed by more of the sentence
+ABBREVIATIONS = frozenset(
+    "mr. mrs. ms. dr. prof. st. mt. sr. jr. vs. e.g. i.e. approx. fig. gen. col. capt. lt. sgt. rev. hon.".split()  # noqa: SIM905
+)
+
 EN = LanguageRules(
     code="en",
     name="English",
@@ -53,6 +58,7 @@ EN = LanguageRules(
     stopwords=FUNCTION_WORDS,
     tag_stopwords=TAG_STOPWORDS,
     continuation_words=CONTINUATION_WORDS,
+    abbreviations=ABBREVIATIONS,
     phrases={
         "matched": "matched {modality} ({score:.2f})",
         "speech": "speech",
