@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -698,6 +699,48 @@ def test_a_failed_highlight_job_shows_its_error(
     item = page.locator(f"#hl-history li[data-request-id='{request_id}']")
     expect(item).to_have_attribute("data-status", "failed")
     expect(item.locator(".error-text")).not_to_be_empty()
+
+
+def test_an_index_job_can_be_cancelled_from_the_page(
+    web_page, web_indexed_video: str, web_library: Path
+) -> None:
+    """A new file (same pictures, other bytes) starts a real index job; Cancel stops it."""
+    page = web_page
+    copy = web_library / "garden-copy.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(web_library / "garden.mp4"),
+            "-c",
+            "copy",
+            "-metadata",
+            "comment=another file",
+            str(copy),
+        ],
+        check=True,
+        timeout=60,
+    )
+    try:
+        with page.expect_response(
+            lambda r: r.request.method == "POST" and r.url.endswith("/api/v1/videos")
+        ) as added:
+            page.get_by_label("Path on the server").fill(str(copy))
+            page.get_by_role("button", name="Add", exact=True).click()
+        request_id = added.value.json()["job"]["request_id"]
+        page.get_by_role("button", name="Cancel indexing garden-copy.mp4").click()
+        expect(page.locator("#notice")).to_contain_text(
+            "Cancelled indexing garden-copy.mp4", timeout=60_000
+        )
+        _raise_alert(page, "cancel")
+        job = page.request.get(f"{page.url.split('#')[0]}api/v1/jobs/{request_id}").json()
+        assert job["status"] == "cancelled", job
+        expect(page.locator(f"#video-list li[data-job-id='{request_id}']")).to_have_count(0)
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 WEB_TOKEN = "page-test-token-0123456789"
