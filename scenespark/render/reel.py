@@ -36,7 +36,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from scenespark.errors import InvalidInputError, NotFoundError, RenderError
-from scenespark.jobs.progress import ProgressFn, StopCheck, check_stop
+from scenespark.jobs.progress import ProgressFn, StopCheck, check_stop, no_progress
 from scenespark.render import ffmpeg_steps as steps
 from scenespark.render.edit_lists import ReelEntry, reel_cues, srt_text
 from scenespark.render.timelines import edl_text, fcp7_xml_text, otio_text
@@ -164,12 +164,13 @@ def render_highlight(
     ``should_stop`` is checked before each clip starts (a stop raises ``JobStopped``).
 
     The steps: check the clips, probe the sources and fix the reel's format, cut each clip
-    (:meth:`_Render.encode_clips`), join them (:meth:`_Render.join_reel`), write the subtitles
+    (:meth:`_Render.encode_clips` or, stream copy, :meth:`_Render.cut_clips`), join them
+    (:meth:`_Render.join_encoded` / :meth:`_Render.join_copies`), write the subtitles
     and timelines (:meth:`_Render.write_edit_lists`), then publish every file at once.
     """
     _check_clips(clips, sources, crossfade_s)
     deadline = _Deadline(timeout_s)
-    report = on_progress or _no_progress
+    report = on_progress or no_progress
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -206,10 +207,6 @@ def render_highlight(
         warnings.append("stream-copy clips start at the keyframe before each cut (not frame-exact)")
     report(1.0, "done")
     return render.output(reel, Path(home), stream_copy=stream_copy)
-
-
-def _no_progress(_fraction: float, _message: str) -> None:
-    return None
 
 
 def _check_clips(clips: list[Clip], sources: dict[str, Path], crossfade_s: float) -> None:
