@@ -9,7 +9,8 @@ rewrites the rendered document once:
 * request-body components come from pydantic's own JSON schema (the models that validate them);
 * every 4xx/5xx response is ``application/problem+json`` with the ``Problem`` schema, and a 204
   has no content;
-* each operation lists the problem statuses its route can give.
+* each operation lists the problem statuses its route can give;
+* files under ``/media/`` are documented as the binary types they are served with (200 and 206).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from server.media import FALLBACK_TYPE, SERVED_TYPES
 from server.problems import PROBLEM_MEDIA_TYPE, problem_description
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -73,6 +75,14 @@ def _fix_responses(responses: dict[str, Any]) -> None:
             response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": dict(PROBLEM_REF)}}
 
 
+def _file_responses(responses: dict[str, Any]) -> None:
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    content = {media_type: dict(binary) for media_type in sorted({*SERVED_TYPES.values()})}
+    content[FALLBACK_TYPE] = dict(binary)
+    for status, description in (("200", "The whole file"), ("206", "The requested byte range")):
+        responses[status] = {"description": description, "content": copy.deepcopy(content)}
+
+
 def document_reality(
     document: dict[str, Any], request_models: list[type[BaseModel]]
 ) -> dict[str, Any]:
@@ -88,6 +98,8 @@ def document_reality(
                 continue
             responses = operation.setdefault("responses", {})
             _fix_responses(responses)
+            if path.startswith("/media/") and method == "get":
+                _file_responses(responses)
             for status in problem_statuses(method, path, operation):
                 responses.setdefault(str(status), _problem(status))
     return doc
