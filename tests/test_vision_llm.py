@@ -547,6 +547,16 @@ def test_deterministic_planner_uses_captions_like_any_evidence() -> None:
     assert clip.title == "A goalkeeper diving on a green football pitch"
     assert "goalkeeper" in clip.tags and "football" in clip.tags
     assert clip.reason.startswith("matched visual") and "goalkeeper diving" in clip.reason
+    apple = goal.model_copy(update={"visual_labels": "a red apple on a wooden table | apple"})
+    plan = plan_highlight(
+        HighlightRequest(prompt="a 6-second highlight of the kitchen"),
+        [apple],
+        {"v1": BoundaryIndex.empty("v1", 60.0)},
+        llm=None,
+    )
+    (clip,) = plan.clips
+    assert "apple" in clip.tags and "table" in clip.tags
+    assert all(len(tag.split()) <= 3 for tag in clip.tags)  # a caption's words, not the caption
 
 
 def test_llm_planner_sees_captions_and_optionally_keyframes(tmp_path: Path) -> None:

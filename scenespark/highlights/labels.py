@@ -105,7 +105,11 @@ def tags_for(candidates: list[Candidate], topic: str = "", limit: int = MAX_TAGS
                     phrases.add(phrase)
                     add(phrase, 1.0)
         for label in _label_list(c.visual_labels)[:3]:
-            add(label, 1.5)
+            if len(label.split()) > 3:  # a frame caption: its words count like spoken ones
+                for word in (w for run in _runs(label) for w in run):
+                    add(word, 1.0)
+            else:
+                add(label, 1.5)
     topic_words = set(tokens(topic))
 
     def rank(term: str) -> tuple[float, int]:
