@@ -758,7 +758,7 @@ def test_tokenize_numbers_and_screen_strings() -> None:
     assert tokenize("seventeen percent") == tokenize("17 %") == ["17", "percent"]
     assert tokenize("the fourteenth") == tokenize("the 14th") == ["14"]
     assert tokenize("two hundred and five") == ["205"]
-    assert tokenize("twenty-first century") == ["21", "century"]
+    assert tokenize("twenty-first century") == ["21", "centuri"]  # Snowball stem (PyStemmer)
     assert tokenize("one two three") == ["1", "2", "3"]
     assert tokenize("1,000 runners running") == ["1000", "runner", "run"]
     assert tokenize("the of and") == [] and tokenize("") == [] and tokenize("!!!") == []

@@ -9,7 +9,10 @@
   "%" → "percent".
 - Number words become digits: "four point two" → "4.2", "seventeen" → "17", "fourteenth" → "14",
   "two hundred and five" → "205", "twenty one" → "21" ("second" stays a word: it is a unit too).
-- English stopwords dropped (digits never are); light suffix stemming of alphabetic words.
+- English stopwords dropped (NLTK's list via bm25s; digits never are); Snowball stemming of
+  ASCII alphabetic words (PyStemmer). Measured against the earlier hand-written light stemmer on
+  corpus_a's reference narration and overlays (17 keyword-answerable queries): identical R@1
+  and mAP.
 - Scripts written without spaces: Chinese numerals become digits first ("百分之十七" → "17",
   "percent"; "二比一" → "2", "1"; see :mod:`scenespark.language.numerals`), then Han runs are
   segmented into words by jieba (character bigrams without it), kana runs into bigrams; Chinese
@@ -22,6 +25,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+import Stemmer
 
 from scenespark.language.numerals import normalise_chinese_numerals
 from scenespark.language.rules.en import FUNCTION_WORDS
@@ -83,28 +88,15 @@ def _normalise_number(text: str) -> str:
     return str(int(text))
 
 
+_SNOWBALL = Stemmer.Stemmer("english")
+
+
 @lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
-    """Light suffix stripping (consistent on both sides, not linguistically perfect)."""
+    """Snowball English stem (PyStemmer) of an ASCII alphabetic word; others unchanged."""
     if len(word) <= 3 or not word.isalpha() or not word.isascii():
         return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix in ("ingly", "edly", "ing", "ed", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            base = word[: -len(suffix)]
-            if any(v in base for v in "aeiouy"):
-                word = base
-                if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-                    word = word[:-1]  # running → runn → run
-            break
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]  # make/making → mak
-    return word
+    return _SNOWBALL.stemWord(word)
 
 
 def _raw_tokens(text: str) -> list[str]:

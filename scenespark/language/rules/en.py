@@ -3,21 +3,13 @@ holds what the shared code needs: stopwords, sentence marks, words never used as
 
 from __future__ import annotations
 
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
 from scenespark.language.rules.base import LanguageRules
 
-FUNCTION_WORDS = frozenset(
-    """
-    a about above after again against ain all am an and any are aren as at be because been
-    before being below between both but by can couldn d did didn do does doesn doing don down
-    during each few for from further had hadn has hasn have haven having he her here hers
-    herself him himself his how i if in into is isn it its itself just ll m ma me mightn more
-    most mustn my myself needn no nor not now o of off on once only or other our ours ourselves
-    out over own re s same shan she should shouldn so some such t than that the their theirs
-    them themselves then there these they this those through to too under until up ve very was
-    wasn we were weren what when where which while who whom why will with won wouldn y you your
-    yours yourself yourselves
-    """.split()  # noqa: SIM905
-)
+# NLTK's English stopwords as bm25s ships them (the keyword tokenizer splits at apostrophes, so
+# the "don't" forms are covered by their parts)
+FUNCTION_WORDS = frozenset(w for w in STOPWORDS_EN_PLUS if "'" not in w)
 
 # Never a tag on its own: function words, fillers, vague verbs/adverbs/prepositions and
 # contraction remnants ("con", "near", "finally" were seen as tags).
