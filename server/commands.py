@@ -189,6 +189,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from scenespark.media.probe import collect_video_files
 
     settings = get_settings()
+    if not args.no_serve:  # refuse before minutes of indexing, not after
+        from server.security.exposure import check_exposure
+
+        check_exposure(settings, args.host or settings.host)
     settings.ensure_dirs()
     if args.videos:
         folder = Path(args.videos).expanduser().resolve()

@@ -35,6 +35,7 @@ from scenespark.types import (
     JobStatus,
     new_job,
 )
+from server.uploads import delete_uploaded_file
 from server.urls import result_with_urls
 
 if TYPE_CHECKING:
@@ -313,6 +314,8 @@ class ServerRuntime:
             message=outcome.message,
         )
         if outcome.action == "failed":
+            if job.params.get("source") == "upload":  # a rejected upload is not kept
+                delete_uploaded_file(path, self.settings)
             raise with_job_output(
                 MediaError(outcome.message or f"could not index {path.name}"), [record]
             )

@@ -261,3 +261,21 @@ def test_serve_on_all_interfaces_without_a_token_refuses_in_one_line(tmp_path: P
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "SCENESPARK_API_TOKEN" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr and "serving" not in proc.stdout
+
+
+def test_run_on_all_interfaces_without_a_token_refuses_before_indexing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENESPARK_")}
+    env.update({"SCENESPARK_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)})
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "server.cli", "run", "--host", "0.0.0.0", "--videos", str(videos)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "SCENESPARK_API_TOKEN" in proc.stderr and "indexing" not in proc.stdout
+    assert not (tmp_path / "home" / "catalog.db").exists()

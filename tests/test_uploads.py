@@ -8,6 +8,7 @@ Real app with its lifespan, real SQLite catalog, real ffprobe on generated media
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,3 +169,23 @@ def test_removing_an_uploaded_video_removes_its_file(
     )
     assert client.delete(f"/api/v1/videos/{video_id}", headers=OWN).status_code == 204
     assert not stored.exists() and not stored.parent.exists()
+
+
+def test_an_upload_rejected_at_indexing_is_deleted(
+    up_settings: Settings, truncated_faststart_video: Path
+) -> None:
+    """The header passes ffprobe, the data is cut: indexing fails, and the file goes."""
+    app = create_app(up_settings, start_workers=True, warm_up=False)
+    with TestClient(app, base_url=BASE) as client:
+        response = _upload(client, "cut.mp4", truncated_faststart_video.read_bytes())
+        assert response.status_code == 202, response.text
+        assert len(_stored(up_settings)) == 1
+        url = response.json()["job"]["url"]
+        deadline = time.monotonic() + 120
+        job = client.get(url).json()
+        while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job = client.get(url).json()
+    assert job["status"] == "failed", job
+    assert str(up_settings.home) not in job["error"] and "truncated" in job["error"]
+    assert _stored(up_settings) == []

@@ -83,7 +83,7 @@ class HighlightController(Controller):
         self, request_id: FromPath[str], runtime: NamedDependency[ServerRuntime]
     ) -> JobView:
         """Status and progress; when done, the clips, ``reel_url``, ``srt_url`` and ``edl_url``."""
-        return JobView.of(highlight_job(runtime, request_id))
+        return JobView.of(highlight_job(runtime, request_id), runtime)
 
     @post(
         "/{request_id:str}/replan",

@@ -22,8 +22,14 @@ from scenespark.types import (
     ReelSeconds,
     Video,
 )
+from server.paths import relative_paths
 from server.runtime import ServerRuntime
 from server.urls import media_url, video_url
+
+
+def _shown(text: str, runtime: ServerRuntime | None) -> str:
+    """Job messages name paths relative to a library root or the data dir, never absolute."""
+    return relative_paths(text, runtime.settings) if runtime is not None and text else text
 
 
 class JobView(BaseModel):
@@ -68,8 +74,8 @@ class JobView(BaseModel):
             kind=job.kind,
             status=job.status,
             progress=job.progress,
-            message=message,
-            error=job.error,
+            message=_shown(message, runtime),
+            error=_shown(job.error, runtime),
             prompt=job.prompt,
             params=job.params,
             video_id=video_id,
