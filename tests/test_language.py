@@ -340,3 +340,24 @@ def test_abbreviations_and_hyphenated_tokens_from_whisper() -> None:
         "And Mr. John Dashwood was not an ill-disposed young man.",
         "He left.",
     ]
+
+
+def test_chinese_compound_topics_split_into_facets_at_whole_word_conjunctions() -> None:
+    from scenespark.highlights.service import topic_facets
+
+    assert topic_facets("价格和电池") == ["价格和电池", "价格", "电池"]
+    assert topic_facets("男主求婚，两人在雨中分手") == [
+        "男主求婚，两人在雨中分手", "男主求婚", "两人在雨中分手",
+    ]  # fmt: skip
+    assert topic_facets("和平") == ["和平"]  # 和 inside a word is not a conjunction
+    assert topic_facets("iPhone和iPad") == ["iPhone和iPad", "iPhone", "iPad"]
+    assert topic_facets("space and rockets") == ["space and rockets", "space", "rockets"]
+
+
+def test_llm_label_truncation_never_cuts_inside_a_word() -> None:
+    from scenespark.highlights.llm import sanitize_text
+
+    assert sanitize_text("The base model costs eight hundred", 20) == "The base model…"
+    cut = sanitize_text("他在雨夜的车站重逢了多年未见的老朋友", 10)
+    assert cut == "他在雨夜的车站重逢…"
+    assert sanitize_text("short", 20) == "short"

@@ -25,6 +25,7 @@ from scenespark.config import Settings
 from scenespark.errors import LLMError
 from scenespark.highlights.candidates import Candidate
 from scenespark.language.rules import rules_for
+from scenespark.language.sentences import truncate_chars
 from scenespark.models.vision_llm import jpeg_data_url
 from scenespark.types import HighlightRequest
 
@@ -78,9 +79,7 @@ def sanitize_text(text: str, limit: int = MAX_EVIDENCE_CHARS) -> str:
     cleaned = "".join(" " if unicodedata.category(ch).startswith(("C", "Z")) else ch for ch in text)
     cleaned = _FENCE_RE.sub(" ", cleaned)
     cleaned = " ".join(cleaned.split())
-    if len(cleaned) > limit:
-        cleaned = cleaned[: limit - 1].rstrip() + "…"
-    return cleaned
+    return truncate_chars(cleaned, limit)  # between words, never inside one
 
 
 def candidate_payload(c: Candidate) -> dict[str, Any]:

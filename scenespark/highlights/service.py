@@ -24,6 +24,8 @@ from scenespark.jobs.progress import (
     no_progress,
     run_stoppable,
 )
+from scenespark.language.scripts import UNSPACED_RE
+from scenespark.language.sentences import split_facets
 from scenespark.language.tokenize import tokenize
 from scenespark.search.engine import SearchEngine
 from scenespark.types import (
@@ -52,7 +54,10 @@ _FACET_SPLIT = re.compile(r"\s*(?:,|;|/|&|\band\b|\bor\b|\bplus\b|\bas well as\b
 
 def topic_facets(topic: str) -> list[str]:
     """The topic, then each part of a compound one: "space and rockets" → [.., "space", "rockets"]."""
-    parts = [p.strip() for p in _FACET_SPLIT.split(topic) if len(p.strip()) >= 3]
+    if UNSPACED_RE.search(topic):  # "价格和电池": conjunctions from the language's table
+        parts = [p for p in split_facets(topic) if len(p) >= 2]
+    else:
+        parts = [p.strip() for p in _FACET_SPLIT.split(topic) if len(p.strip()) >= 3]
     facets = [topic]
     for part in parts:
         if part.lower() != topic.lower() and part not in facets:

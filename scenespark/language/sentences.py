@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from scenespark.language.rules import RULES
+from scenespark.language.rules import RULES, rules_for
 from scenespark.language.scripts import CJK_PUNCT, HAN_RE, UNSPACED_RE
 from scenespark.language.segment import segment_han
 
@@ -140,3 +140,37 @@ def shorten(text: str, max_units: int) -> str:
     if cut > len(kept) // 2:
         kept = kept[:cut]
     return kept.rstrip(" ,;:，、；：。.") + "…"
+
+
+def split_facets(text: str) -> list[str]:
+    """The parts of a compound topic in a language written without spaces, split at its
+    table's conjunctions taken as whole words ("价格和电池" → 价格, 电池; "和平" stays whole)."""
+    rules = rules_for(text)
+    if rules.spaced:  # mostly Latin letters around a few CJK words: "iPhone和iPad"
+        rules = next((r for r in RULES.values() if not r.spaced and r.conjunctions), rules)
+    if rules.spaced or not rules.conjunctions:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for piece in _words(text):
+        if piece.strip() in rules.conjunctions:
+            parts.append(current)
+            current = ""
+        else:
+            current += piece
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def truncate_chars(text: str, max_chars: int) -> str:
+    """``text`` within ``max_chars`` characters (with "…"), cut between words — jieba words for
+    Chinese — never inside one; a single over-long word is cut as a last resort."""
+    if len(text) <= max_chars:
+        return text
+    kept = ""
+    for piece in _words(text):
+        if len(kept) + len(piece) > max_chars - 1:
+            break
+        kept += piece
+    kept = kept.rstrip()
+    return (kept or text[: max_chars - 1].rstrip()) + "…"

@@ -38,6 +38,8 @@ class LanguageRules:
     everything: tuple[re.Pattern[str], ...] = ()
     format_prefixes: tuple[str, ...] = ()  # request phrasing stripped from the start
     format_suffixes: tuple[str, ...] = ()  # format words stripped from the end
+    # words joining the facets of a compound topic ("价格和电池"), for unspaced languages
+    conjunctions: frozenset[str] = frozenset()
     # --- search queries ----------------------------------------------------------------
     query_leading: tuple[re.Pattern[str], ...] = ()  # phrasing before the topic
     speech_words: re.Pattern[str] | None = None  # "say", "mention"

@@ -144,6 +144,7 @@ ZH = LanguageRules(
     everything=EVERYTHING,
     format_prefixes=FORMAT_PREFIXES,
     format_suffixes=FORMAT_SUFFIXES,
+    conjunctions=frozenset("和 与 跟 及 以及 或 或者 还有 并且 加上 、 ， , ； ; / &".split()),  # noqa: SIM905
     query_leading=QUERY_LEADING,
     speech_words=re.compile(
         r"(?:提到|说到|谈到|讲到|聊到|提及|说起|讲起|谈起|谈论|讨论|说了|讲了|说过|讲过|念到|说|讲)"
