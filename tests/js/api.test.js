@@ -69,11 +69,19 @@ test("a refused token asks again; declining gives a readable 401 error", async (
   const server = tokenServer();
   const asked = [];
   const answers = ["wrong", TOKEN];
-  const api = createApi({ fetchFn: server.fetchFn, store: tokenStore(null), ask: async (o) => (asked.push(o.again), answers.shift()) });
+  const api = createApi({
+    fetchFn: server.fetchFn,
+    store: tokenStore(null),
+    ask: async (o) => (asked.push(o.again), answers.shift()),
+  });
   await api.request("GET", "/videos");
   assert.deepEqual(asked, [false, true]);
 
-  const declined = createApi({ fetchFn: tokenServer().fetchFn, store: tokenStore(null), ask: async () => null });
+  const declined = createApi({
+    fetchFn: tokenServer().fetchFn,
+    store: tokenStore(null),
+    ask: async () => null,
+  });
   await assert.rejects(declined.request("GET", "/videos"), (err) => {
     assert.ok(err instanceof ApiError);
     assert.equal(err.status, 401);

@@ -79,7 +79,12 @@ test("modelLines shortens model paths", () => {
 });
 
 test("sortModalities keeps a fixed reading order without mutating its input", () => {
-  const entries = [["visual", 1], ["zeta", 2], ["speech", 3], ["ocr", 4]];
+  const entries = [
+    ["visual", 1],
+    ["zeta", 2],
+    ["speech", 3],
+    ["ocr", 4],
+  ];
   assert.deepEqual(
     sortModalities(entries).map(([m]) => m),
     ["speech", "ocr", "visual", "zeta"],
@@ -135,13 +140,25 @@ test("serverState names each health status", () => {
 });
 
 test("speechLanguageLabel names the language, its source and doubt", () => {
-  const zh = { speech_language: "zh", speech_language_source: "detected", speech_language_probability: 0.974 };
+  const zh = {
+    speech_language: "zh",
+    speech_language_source: "detected",
+    speech_language_probability: 0.974,
+  };
   assert.equal(speechLanguageLabel(zh), "Speech: Chinese (detected, 97%)");
   assert.equal(
-    speechLanguageLabel({ ...zh, speech_language: "en", speech_language_probability: 0.41, speech_language_uncertain: true }),
+    speechLanguageLabel({
+      ...zh,
+      speech_language: "en",
+      speech_language_probability: 0.41,
+      speech_language_uncertain: true,
+    }),
     "Speech: English (detected, 41%, uncertain)",
   );
-  assert.equal(speechLanguageLabel({ speech_language: "zh-CN", speech_language_source: "sidecar" }), "Speech: Chinese (China) (sidecar)");
+  assert.equal(
+    speechLanguageLabel({ speech_language: "zh-CN", speech_language_source: "sidecar" }),
+    "Speech: Chinese (China) (sidecar)",
+  );
   assert.equal(speechLanguageLabel({ speech_language: "" }), "");
   assert.equal(speechLanguageLabel(null), "");
 });

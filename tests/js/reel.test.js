@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
+  emptyReelMessage,
   finishedNotice,
   historyDetail,
   isEmptyReel,
@@ -36,7 +37,13 @@ test("every timeline file the result offers gets a link, named after the title",
   const files = reelDownloads(result);
   assert.deepEqual(
     files.map((f) => f.label),
-    ["Reel (MP4)", "Subtitles (SRT)", "Edit list (EDL)", "Premiere / Resolve (FCP7 XML)", "OpenTimelineIO (OTIO)"],
+    [
+      "Reel (MP4)",
+      "Subtitles (SRT)",
+      "Edit list (EDL)",
+      "Premiere / Resolve (FCP7 XML)",
+      "OpenTimelineIO (OTIO)",
+    ],
   );
   assert.deepEqual(
     files.map((f) => f.name),
@@ -52,7 +59,10 @@ test("the re-plan box names the requested target, not the reel's length", () => 
   assert.equal(replanPlaceholder({ params: { target_duration_s: 12.5 }, result: {} }), "same (12.5 s)");
   // a target the server resolved from the prompt wins over an empty request field
   assert.equal(replanPlaceholder({ params: {}, result: { target_duration_s: 25 } }), "same (25 s)");
-  assert.equal(replanPlaceholder({ params: { target_duration_s: null }, result: { duration_s: 8 } }), "same (from the prompt)");
+  assert.equal(
+    replanPlaceholder({ params: { target_duration_s: null }, result: { duration_s: 8 } }),
+    "same (from the prompt)",
+  );
 });
 
 test("finished notices and history lines for each state", () => {
@@ -64,5 +74,16 @@ test("finished notices and history lines for each state", () => {
   assert.equal(historyDetail(failed), "ffmpeg exited with code 1");
   assert.equal(historyDetail({ status: "running", progress: 0.42 }), "42 %");
   assert.equal(historyDetail({ status: "done", result: { clips: [] } }), "no clip matched");
-  assert.equal(reelMeta({ clips: [clip("a", 0, 5)], duration_s: 5, planner: "deterministic" }), "1 clip · 00:00:05 · planner: deterministic");
+  assert.equal(
+    reelMeta({ clips: [clip("a", 0, 5)], duration_s: 5, planner: "deterministic" }),
+    "1 clip · 00:00:05 · planner: deterministic",
+  );
+});
+
+test("an empty reel explains where nothing matched", () => {
+  const library = emptyReelMessage({ prompt: "fireworks", params: {} });
+  assert.match(library, /^Nothing in the library matched “fireworks”/);
+  const chosen = emptyReelMessage({ prompt: "烟花", params: { video_ids: ["v1"] } });
+  assert.match(chosen, /^Nothing in the chosen videos matched “烟花”/);
+  assert.ok(!emptyReelMessage({}).includes("undefined"));
 });

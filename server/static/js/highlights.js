@@ -3,12 +3,22 @@
 
 import { api } from "./client.js";
 import { $, busy, clearError, el, errorText, guardImeEnter, notice, present, showError } from "./dom.js";
-import { basename, hms, humanDuration, parseOptionalNumber } from "./format.js";
+import { clipCard } from "./clipcards.js";
+import { basename, hms, parseOptionalNumber } from "./format.js";
 import { cancelJob, isActive, pollJob } from "./jobs.js";
 import { library, videoTitle } from "./library.js";
 import { playOn, reportUnplayable } from "./player.js";
 import { refreshHistory, setupHistory } from "./history.js";
-import { clipsOf, finishedNotice, isEmptyReel, reelDownloads, reelMeta, replanPlaceholder, statusLabel } from "./reel.js";
+import {
+  clipsOf,
+  emptyReelMessage,
+  finishedNotice,
+  isEmptyReel,
+  reelDownloads,
+  reelMeta,
+  replanPlaceholder,
+  statusLabel,
+} from "./reel.js";
 import { whenShown } from "./router.js";
 
 const highlight = { requestId: null, pollToken: 0, result: null, locked: new Set(), excluded: new Set() };
@@ -28,7 +38,12 @@ function renderVideoFilter() {
       el(
         "label",
         { class: "check" },
-        el("input", { type: "checkbox", name: "video_ids", value: v.video_id, checked: checked.has(v.video_id) }),
+        el("input", {
+          type: "checkbox",
+          name: "video_ids",
+          value: v.video_id,
+          checked: checked.has(v.video_id),
+        }),
         ` ${v.title || basename(v.path)}`,
       ),
     ),
@@ -191,19 +206,28 @@ function renderHighlight(job) {
   $("hl-result").dataset.requestId = job.request_id;
   $("hl-result").dataset.state = empty ? "empty" : "ready";
   $("hl-title").textContent = empty ? "No highlight reel" : result.title || "Highlight reel";
-  $("hl-description").textContent = empty
-    ? `Nothing in ${job.params?.video_ids?.length ? "the chosen videos" : "the library"} matched “${job.prompt}” well enough to make a reel. Try other words, or add videos about it.`
-    : result.description || "";
+  $("hl-description").textContent = empty ? emptyReelMessage(job) : result.description || "";
   $("hl-meta").textContent = empty ? "" : reelMeta(result);
   renderReelPlayer(job, empty);
   const files = reelDownloads(result);
   $("hl-downloads").hidden = !files.length;
   $("hl-downloads").replaceChildren(
-    ...present(files.length ? el("span", { class: "help", text: "Download: " }) : null, files.map(downloadLink)),
+    ...present(
+      files.length ? el("span", { class: "help", text: "Download: " }) : null,
+      files.map(downloadLink),
+    ),
   );
   $("hl-warnings").replaceChildren(...(result.warnings || []).map((w) => el("li", { text: w })));
   $("clip-count").textContent = clips.length ? `(${clips.length})` : "";
-  $("clip-list").replaceChildren(...clips.map((clip, index) => clipCard(clip, index)));
+  const ctx = {
+    locked: highlight.locked,
+    excluded: highlight.excluded,
+    hasReel: Boolean(result.reel_url),
+    sourceTitle: (videoId) => videoTitle(videoId),
+    playClip,
+    playReel,
+  };
+  $("clip-list").replaceChildren(...clips.map((clip, index) => clipCard(clip, index, ctx)));
   $("hl-clips").hidden = empty;
   $("replan-form").hidden = empty;
   $("replan-duration").placeholder = replanPlaceholder(job);
@@ -224,100 +248,6 @@ function renderReelPlayer(job, empty) {
     $("hl-now-playing").textContent = empty ? "" : "No reel was rendered; play the clips one by one.";
   }
   $("hl-now-playing").hidden = empty;
-}
-
-function clipToggles(clip, number, title, card) {
-  const lock = el("input", { type: "checkbox", id: `lock-${clip.clip_id}`, checked: highlight.locked.has(clip.clip_id) });
-  const exclude = el("input", { type: "checkbox", id: `exclude-${clip.clip_id}`, checked: highlight.excluded.has(clip.clip_id) });
-  lock.setAttribute("aria-label", `Lock clip ${number}: ${title}`);
-  exclude.setAttribute("aria-label", `Exclude clip ${number}: ${title}`);
-  const sync = () => (card.dataset.state = lock.checked ? "locked" : exclude.checked ? "excluded" : "");
-  lock.addEventListener("change", () => {
-    if (lock.checked) {
-      highlight.locked.add(clip.clip_id);
-      highlight.excluded.delete(clip.clip_id);
-      exclude.checked = false;
-    } else highlight.locked.delete(clip.clip_id);
-    sync();
-  });
-  exclude.addEventListener("change", () => {
-    if (exclude.checked) {
-      highlight.excluded.add(clip.clip_id);
-      highlight.locked.delete(clip.clip_id);
-      lock.checked = false;
-    } else highlight.excluded.delete(clip.clip_id);
-    sync();
-  });
-  sync();
-  return el(
-    "div",
-    { class: "toggles" },
-    el("label", { for: lock.id, class: "toggle" }, lock, " Keep (lock)"),
-    el("label", { for: exclude.id, class: "toggle" }, exclude, " Exclude"),
-  );
-}
-
-function clipCard(clip, index) {
-  const number = index + 1;
-  const title = clip.title || `Clip ${number}`;
-  const card = el("li", { class: "card clip-card", dataset: { clipId: clip.clip_id, videoId: clip.video_id } });
-  card.append(
-    el(
-      "div",
-      { class: "thumb" },
-      clip.thumbnail_url
-        ? el("img", { src: clip.thumbnail_url, alt: "", loading: "lazy" })
-        : el("div", { class: "thumb-placeholder", "aria-hidden": "true" }),
-      el("span", { class: "time-badge", text: humanDuration(clip.end_s - clip.start_s) }),
-    ),
-    el(
-      "div",
-      { class: "card-body" },
-      el("h3", { class: "card-title" }, el("span", { class: "clip-number", text: `${number}.` }), ` ${title}`),
-      el(
-        "p",
-        { class: "meta-line" },
-        el("span", { text: videoTitle(clip.video_id) }),
-        el("span", { class: "mono", text: `${hms(clip.start_s)}–${hms(clip.end_s)}` }),
-      ),
-      clip.tags && clip.tags.length
-        ? el("ul", { class: "chips tags", "aria-label": "Tags" }, clip.tags.map((t) => el("li", { class: "chip tag", text: t })))
-        : null,
-      clip.description ? el("p", { class: "description", text: clip.description }) : null,
-      clip.reason ? el("p", { class: "reason" }, el("span", { class: "ev-label", text: "Why: " }), clip.reason) : null,
-      el(
-        "div",
-        { class: "card-actions" },
-        el("button", {
-          type: "button",
-          class: "small clip-play",
-          text: "Play clip",
-          "aria-label": `Play clip ${number}: ${title}`,
-          onclick: () => playClip(clip, number),
-        }),
-        clip.reel_start_s != null && highlight.result?.reel_url
-          ? el("button", {
-              type: "button",
-              class: "ghost small",
-              text: "Show in reel",
-              "aria-label": `Show clip ${number} in the reel`,
-              onclick: () => playReel(clip.reel_start_s),
-            })
-          : null,
-        clip.url
-          ? el("a", {
-              class: "button ghost small",
-              href: clip.url,
-              download: `clip-${number}.mp4`,
-              "aria-label": `Download clip ${number}`,
-              text: "Download",
-            })
-          : null,
-      ),
-      clipToggles(clip, number, title, card),
-    ),
-  );
-  return card;
 }
 
 function playClip(clip, number) {

@@ -31,7 +31,11 @@ function historyItem(job) {
   const current = job.request_id === hooks.currentId();
   return el(
     "li",
-    { class: "history-item", dataset: { requestId: job.request_id, status: job.status }, "aria-current": current ? "true" : null },
+    {
+      class: "history-item",
+      dataset: { requestId: job.request_id, status: job.status },
+      "aria-current": current ? "true" : null,
+    },
     el("button", {
       type: "button",
       class: "link history-open",

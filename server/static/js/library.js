@@ -3,17 +3,10 @@
 
 import { api, client } from "./client.js";
 import { $, busy, clearError, el, errorText, notice, showError } from "./dom.js";
-import {
-  basename,
-  hms,
-  mediaFileUrl,
-  modalityName,
-  modelLines,
-  sortModalities,
-  speechLanguageLabel,
-} from "./format.js";
+import { basename } from "./format.js";
 import { cancelJob, isActive, pollJob } from "./jobs.js";
 import { currentView } from "./router.js";
+import { pendingJobCard, videoCard } from "./videocards.js";
 
 const LIBRARY_REFRESH_MS = 2000;
 
@@ -89,36 +82,6 @@ function jobForVideo(videoId) {
   return null;
 }
 
-function statusBadge(status) {
-  const labels = {
-    queued: "Queued",
-    indexing: "Indexing",
-    running: "Indexing",
-    ready: "Ready",
-    failed: "Failed",
-    done: "Ready",
-    cancelled: "Cancelled",
-  };
-  return el("span", { class: `badge status-${status}`, text: labels[status] || status });
-}
-
-function progressBlock(job) {
-  const value = Math.max(0, Math.min(1, Number(job.progress) || 0));
-  return el(
-    "div",
-    { class: "job-progress" },
-    el("progress", { max: "1", value: String(value), "aria-label": `Indexing progress of ${job.label}` }),
-    el("span", { class: "mono small", text: `${Math.round(value * 100)} %${job.message ? ` · ${job.message}` : ""}` }),
-    el("button", {
-      type: "button",
-      class: "ghost small",
-      text: "Cancel",
-      "aria-label": `Cancel indexing ${job.label}`,
-      onclick: (event) => cancelIndexJob(job, event.currentTarget),
-    }),
-  );
-}
-
 async function cancelIndexJob(job, button) {
   clearError();
   button.disabled = true;
@@ -133,113 +96,11 @@ async function cancelIndexJob(job, button) {
   refreshVideos();
 }
 
-function modelsBlock(video) {
-  const models = sortModalities(Object.entries(video.models || {}));
-  if (!models.length) return null;
-  return el(
-    "details",
-    { class: "models" },
-    el("summary", { text: "Models used" }),
-    el(
-      "dl",
-      {},
-      models.map(([modality, name]) => [
-        el("dt", { text: modalityName(modality) }),
-        el("dd", { title: name }, modelLines(name).map((line) => el("span", { class: "model-line", text: line }))),
-      ]),
-    ),
-  );
-}
-
-function countsBlock(video) {
-  const counts = sortModalities(Object.entries(video.counts || {}));
-  if (!counts.length) return null;
-  return el(
-    "ul",
-    { class: "chips", "aria-label": "Indexed segments per modality" },
-    counts.map(([modality, n]) =>
-      el("li", {
-        class: `chip m-${modality}`,
-        title: `${n} ${modalityName(modality).toLowerCase()} segments indexed`,
-        text: `${modalityName(modality)} ${n}`,
-      }),
-    ),
-  );
-}
-
-function videoCard(video) {
-  const job = jobForVideo(video.video_id);
-  const title = video.title || basename(video.path) || video.video_id;
-  const running = isActive(job) && video.status !== "failed";
-  const status = running ? (video.status === "ready" ? "indexing" : video.status) : video.status;
-  const thumbUrl = video.thumbnail_url || mediaFileUrl(video.thumbnail);
-  const thumb = thumbUrl
-    ? el("img", { src: thumbUrl, alt: "", loading: "lazy" })
-    : el("div", { class: "thumb-placeholder", "aria-hidden": "true" });
-  const titleId = `video-title-${video.video_id}`;
-  return el(
-    "li",
-    { class: "card video-card", dataset: { videoId: video.video_id, status: status || "" }, "aria-labelledby": titleId },
-    el("div", { class: "thumb" }, thumb, video.duration_s ? el("span", { class: "time-badge", text: hms(video.duration_s) }) : null),
-    el(
-      "div",
-      { class: "card-body" },
-      el("h3", { class: "card-title", id: titleId, text: title }),
-      el("p", { class: "path mono", title: video.path, text: video.path }),
-      el(
-        "p",
-        { class: "meta-line" },
-        statusBadge(status),
-        el("span", { text: video.duration_s ? `Duration ${hms(video.duration_s)}` : "" }),
-        video.width && video.height ? el("span", { text: `${video.width}×${video.height}` }) : null,
-      ),
-      speechLanguageLabel(video)
-        ? el("p", {
-            class: `meta-line language${video.speech_language_uncertain ? " uncertain" : ""}`,
-            text: speechLanguageLabel(video),
-          })
-        : null,
-      isActive(job) ? progressBlock(job) : null,
-      video.status === "failed" && video.error ? el("p", { class: "error-text", text: video.error }) : null,
-      countsBlock(video),
-      modelsBlock(video),
-      el(
-        "div",
-        { class: "card-actions" },
-        video.status === "ready"
-          ? el("button", {
-              type: "button",
-              class: "ghost small",
-              text: "Search in this video",
-              onclick: () => document.dispatchEvent(new CustomEvent("search-in-video", { detail: video })),
-            })
-          : null,
-        el("button", {
-          type: "button",
-          class: "danger small",
-          text: "Remove",
-          "aria-label": `Remove ${title}`,
-          onclick: () => removeVideo(video),
-        }),
-      ),
-    ),
-  );
-}
-
-function pendingJobCard(job) {
-  return el(
-    "li",
-    { class: "card video-card pending", dataset: { jobId: job.request_id, status: job.status } },
-    el("div", { class: "thumb" }, el("div", { class: "thumb-placeholder", "aria-hidden": "true" })),
-    el(
-      "div",
-      { class: "card-body" },
-      el("h3", { class: "card-title", text: job.label }),
-      el("p", { class: "meta-line" }, statusBadge(job.status === "running" ? "indexing" : job.status)),
-      progressBlock(job),
-    ),
-  );
-}
+const cardActions = {
+  cancel: (job, button) => cancelIndexJob(job, button),
+  remove: (video) => removeVideo(video),
+  searchIn: (video) => document.dispatchEvent(new CustomEvent("search-in-video", { detail: video })),
+};
 
 const cardSignatures = new WeakMap();
 
@@ -249,11 +110,19 @@ function renderVideos() {
   const listed = new Set(library.videos.map((v) => v.video_id));
   for (const video of library.videos) {
     const sig = JSON.stringify([video, jobForVideo(video.video_id)]);
-    wanted.push({ key: `v:${video.video_id}`, sig, make: () => videoCard(video) });
+    wanted.push({
+      key: `v:${video.video_id}`,
+      sig,
+      make: () => videoCard(video, jobForVideo(video.video_id), cardActions),
+    });
   }
   for (const job of library.jobs.values()) {
     if (isActive(job) && !(job.video_id && listed.has(job.video_id))) {
-      wanted.push({ key: `j:${job.request_id}`, sig: JSON.stringify(job), make: () => pendingJobCard(job) });
+      wanted.push({
+        key: `j:${job.request_id}`,
+        sig: JSON.stringify(job),
+        make: () => pendingJobCard(job, cardActions),
+      });
     }
   }
   // Keyed update: keep cards whose content did not change (focus and open <details> survive).
@@ -393,4 +262,3 @@ export function setupLibrary() {
     refreshVideos();
   });
 }
-

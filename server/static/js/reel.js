@@ -21,10 +21,18 @@ export function reelDownloads(result) {
   );
 }
 
-export const clipsOf = (job) => (job && job.result && Array.isArray(job.result.clips) ? job.result.clips : []);
+export const clipsOf = (job) =>
+  job && job.result && Array.isArray(job.result.clips) ? job.result.clips : [];
 
 /** True when a finished job produced no clip (nothing matched): no reel to show or download. */
 export const isEmptyReel = (job) => clipsOf(job).length === 0;
+
+/** What an empty reel says instead of a player: where nothing matched, and what to try. */
+export function emptyReelMessage(job) {
+  const where = job?.params?.video_ids?.length ? "the chosen videos" : "the library";
+  const prompt = job?.prompt ? `“${job.prompt}”` : "the prompt";
+  return `Nothing in ${where} matched ${prompt} well enough to make a reel. Try other words, or add videos about it.`;
+}
 
 /** The duration the user asked for: the server's resolved target, else the request's. */
 export function requestedTargetS(job) {
@@ -43,7 +51,8 @@ export function replanPlaceholder(job) {
 
 /** The one-line notice when a job finishes. */
 export function finishedNotice(job) {
-  if (job.status === "failed") return `The highlight job failed: ${job.error || job.message || "unknown error"}`;
+  if (job.status === "failed")
+    return `The highlight job failed: ${job.error || job.message || "unknown error"}`;
   if (job.status === "cancelled") return "The highlight job was cancelled.";
   const n = clipsOf(job).length;
   if (!n) return "No reel: no moment matched the prompt well enough.";
@@ -62,7 +71,13 @@ export function reelMeta(result) {
     .join(" · ");
 }
 
-const STATUS_LABELS = { queued: "Queued", running: "Working", done: "Done", failed: "Failed", cancelled: "Cancelled" };
+const STATUS_LABELS = {
+  queued: "Queued",
+  running: "Working",
+  done: "Done",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
 
 export const statusLabel = (status) => STATUS_LABELS[status] || String(status || "");
 

@@ -19,7 +19,9 @@ async function runSearch(event) {
     input.focus();
     return;
   }
-  const modalities = [...document.querySelectorAll('#search-form input[name="modality"]:checked')].map((c) => c.value);
+  const modalities = [...document.querySelectorAll('#search-form input[name="modality"]:checked')].map(
+    (c) => c.value,
+  );
   if (!modalities.length) {
     showError("Choose at least one place to look in (speech, on-screen text or visuals).");
     return;
@@ -70,10 +72,20 @@ function renderHits(data, query) {
 function evidenceBlocks(ev) {
   return [
     ev.transcript
-      ? el("blockquote", { class: "evidence speech" }, el("span", { class: "ev-label", text: "Said: " }), `“${ev.transcript}”`)
+      ? el(
+          "blockquote",
+          { class: "evidence speech" },
+          el("span", { class: "ev-label", text: "Said: " }),
+          `“${ev.transcript}”`,
+        )
       : null,
     ev.ocr_text
-      ? el("p", { class: "evidence ocr" }, el("span", { class: "ev-label", text: "On screen: " }), `“${ev.ocr_text}”`)
+      ? el(
+          "p",
+          { class: "evidence ocr" },
+          el("span", { class: "ev-label", text: "On screen: " }),
+          `“${ev.ocr_text}”`,
+        )
       : null,
     ev.visual_labels || ev.frame_time_s != null
       ? el(
@@ -96,7 +108,12 @@ function hitCard(hit, index) {
     "li",
     {
       class: "card hit-card",
-      dataset: { index: String(index), start: String(hit.start_s), end: String(hit.end_s), videoId: hit.video_id },
+      dataset: {
+        index: String(index),
+        start: String(hit.start_s),
+        end: String(hit.end_s),
+        videoId: hit.video_id,
+      },
     },
     el(
       "div",
@@ -112,7 +129,12 @@ function hitCard(hit, index) {
       el(
         "h3",
         { class: "card-title" },
-        el("button", { type: "button", class: "hit-play", "aria-label": playLabel }, el("span", { class: "play-icon", "aria-hidden": "true" }), title),
+        el(
+          "button",
+          { type: "button", class: "hit-play", "aria-label": playLabel },
+          el("span", { class: "play-icon", "aria-hidden": "true" }),
+          title,
+        ),
       ),
       el(
         "p",
@@ -123,14 +145,20 @@ function hitCard(hit, index) {
       el(
         "div",
         { class: "score-line" },
-        el("span", { class: "score-bar", "aria-hidden": "true" }, el("span", { style: { width: `${pct}%` } })),
+        el(
+          "span",
+          { class: "score-bar", "aria-hidden": "true" },
+          el("span", { style: { width: `${pct}%` } }),
+        ),
         el("span", { class: `badge conf-${hit.confidence}`, text: `${pct}% · ${hit.confidence} confidence` }),
       ),
       scores.length
         ? el(
             "ul",
             { class: "chips", "aria-label": "Score per modality" },
-            scores.map(([m, v]) => el("li", { class: `chip m-${m}`, text: `${modalityName(m)} ${Math.round(v * 100)}%` })),
+            scores.map(([m, v]) =>
+              el("li", { class: `chip m-${m}`, text: `${modalityName(m)} ${Math.round(v * 100)}%` }),
+            ),
           )
         : null,
       evidenceBlocks(hit.evidence || {}),
