@@ -182,6 +182,10 @@ def test_english_prompts_unchanged_by_tables() -> None:
         ("找出所有关于价格的片段", "价格", None),
         ("雨夜重逢", "雨夜重逢", None),
         ("中国队进球", "中国队进球", None),
+        # a speech verb inside a word, or ending an ordinal, is not a hint
+        ("第三讲", "第三讲", None),
+        ("小说里的主角", "小说里的主角", None),
+        ("他说电池很好", "他说电池很好", "speech"),
     ],
 )
 def test_chinese_query_intent(query: str, topic: str, hint: str | None) -> None:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from scenespark.language.rules import LanguageRules, rules_for
+from scenespark.language.segment import segment_han
 from scenespark.types import Modality
 
 _LEADING = [
@@ -45,8 +46,17 @@ class QueryIntent:
 
 _EDGE = " ,.;:!?，。；：！？、“”\"'（）()"
 # what joins a modality word to the topic: "字幕上写着", "画面里出现了", "提到了"
-_CONNECTOR = re.compile(r"^(?:了|过|着|里面|里|中|上)?(?:的是|是|有|写着|写的是|出现了?|显示)?")
+_CONNECTOR = re.compile(r"^(?:了|过|着|里面|里|中|上|的)?(?:的是|是|有|写着|写的是|出现了?|显示)?")
 _TRAILING = ("的片段", "的部分", "的镜头", "的画面", "的时刻", "的地方", "的时候", "吗", "呢", "的")
+
+
+def _names_word(words: re.Pattern[str], tokens: list[str]) -> bool:
+    """A whole word of the query is one of ``words``; a one-character one ("讲", "说") only
+    with something after it: "他讲了什么" asks about speech, "第三讲" and "小说" do not."""
+    return any(
+        words.fullmatch(token) and (len(token) > 1 or i + 1 < len(tokens))
+        for i, token in enumerate(tokens)
+    )
 
 
 def _understand_with(rules: LanguageRules, original: str) -> QueryIntent:
@@ -72,7 +82,7 @@ def _understand_with(rules: LanguageRules, original: str) -> QueryIntent:
                 text = _CONNECTOR.sub("", text, count=1).lstrip(_EDGE)
                 leading = words.match(text)
             break
-        if words.search(text):
+        if _names_word(words, segment_han(text)):
             hint = modality
             break
     changed = True
