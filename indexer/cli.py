@@ -75,6 +75,8 @@ def index_and_report(
                 display.log(f"scenespark: {path}: {outcome.message}")
             elif outcome.action == "skipped":
                 display.log(f"{path.name}: skipped, {outcome.message}")
+            elif outcome.message:  # e.g. frames a vision LLM left undescribed
+                display.log(f"{path.name}: {outcome.message}")
             return outcome
 
         with ThreadPoolExecutor(max_workers=settings.workers) as pool:
@@ -183,6 +185,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         for outcome in outcomes:
             if outcome.action == "failed":
                 print(f"scenespark: {outcome.path}: {outcome.message}", file=sys.stderr)
+            elif outcome.action == "reindexed" and outcome.message and not args.json:
+                print(f"{Path(outcome.path).name}: {outcome.message}")
         _print_summary(outcomes, time.perf_counter() - started, args.json)
     return 1 if any(o.action == "failed" for o in outcomes) else 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -322,11 +323,13 @@ def test_endpoint_errors_and_timeouts_never_raise(tmp_path: Path, fake_vision, f
 # --------------------------------------------------------------------------------------------
 
 
-def _index(settings: Settings, video: Path):
+def _index(settings: Settings, video: Path, messages: list[str] | None = None):
     from indexer.service import IndexService
 
     engine = Engine(settings)
-    return engine, IndexService(engine), IndexService(engine).index_file(video)
+    service = IndexService(engine)
+    seen = messages if messages is not None else []
+    return engine, service, service.index_file(video, on_progress=lambda _f, m: seen.append(m))
 
 
 @pytest.mark.slow
@@ -334,8 +337,11 @@ def test_index_and_search_by_what_the_frames_show(
     tmp_path: Path, fake_vision, colour_video: Path
 ) -> None:
     settings = vlm_settings(tmp_path / "home", fake_vision, vision_frames_per_request=4)
-    engine, service, outcome = _index(settings, colour_video)
+    messages: list[str] = []
+    engine, service, outcome = _index(settings, colour_video, messages)
     assert outcome.action == "indexed", outcome.message
+    batches = [m for m in messages if m.startswith("describing frames: batch")]
+    assert len(batches) == len(fake_vision.requests)  # the progress bar moves per batch
     assert outcome.sources["visual"] == "vlm:fake-vision"
     requests = len(fake_vision.requests)
     images = fake_vision.images_received()
@@ -647,3 +653,58 @@ def test_readme_clip_checkpoint_example(tmp_path: Path, colour_video: Path) -> N
     (video,) = status["videos"]
     assert video["counts"]["visual"] >= 3  # at least a frame per shot, as CLIP vectors
     assert video["models"]["visual"].startswith(f"open_clip:ViT-S-32:{checkpoint.resolve()}@fp:")
+
+
+@pytest.mark.slow
+def test_cli_reports_gaps_and_rebuild_fills_them(
+    tmp_path: Path, fake_vision, colour_video: Path
+) -> None:
+    """`scenespark index add` with a 500 mid-video says how many frames are missing;
+    `index status` shows the vision model, host (no key) and counts; `index rebuild --modality
+    visual` sends only the missing frames."""
+    import os
+    import sys
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "SCENESPARK_HOME": str(tmp_path / "home"),
+        "SCENESPARK_VISUAL_BACKEND": "vlm",
+        "SCENESPARK_LLM_BASE_URL": fake_vision.base_url.replace("http://", "http://me:pw@"),
+        "SCENESPARK_LLM_MODEL": fake_vision.model,
+        "SCENESPARK_LLM_API_KEY": "sk-secret-key",
+        "SCENESPARK_VISION_RETRIES": "0",
+        "SCENESPARK_VISION_FRAMES_PER_REQUEST": "2",
+        "SCENESPARK_VISION_CONCURRENCY": "1",
+        "SCENESPARK_OCR_MODEL": "none",
+    }
+
+    def scenespark(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "server.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        output = done.stdout + done.stderr
+        assert "sk-secret-key" not in output and "pw@" not in output
+        return output
+
+    fake_vision.reset("good", "error500", "good")
+    added = scenespark("index", "add", str(colour_video))
+    assert re.search(r"vision: \d+ frames described, 2 missing", added), added
+    assert "HTTP 500" in added and "index rebuild --modality visual" in added
+    status = scenespark("index", "status")
+    line = next(x for x in status.splitlines() if x.startswith("vision LLM:"))
+    host = fake_vision.base_url.split("//")[1].split("/")[0]
+    assert line.startswith(f"vision LLM: fake-vision at {host}: ") and ", 2 missing;" in line
+    assert "visual  vision-llm: fake-vision" in status
+
+    fake_vision.reset("good")
+    rebuilt = scenespark("index", "rebuild", "--modality", "visual")
+    assert fake_vision.images_received() == 2 and len(fake_vision.requests) == 1
+    assert ", 0 missing" in rebuilt
+    status = scenespark("index", "status")
+    assert ", 0 missing;" in next(x for x in status.splitlines() if x.startswith("vision LLM:"))
