@@ -19,6 +19,8 @@ An EDL carries no frame rate and timecodes label frame COUNTS: at 29.97 fps the 
 label of frame 107,892 is 00:59:56:12. The EDL is therefore written from the same frame counts
 labelled at the integer timecode base (30), with an ``FCM: NON-DROP FRAME`` line the adapter does
 not write itself. The FCP7 XML and .otio keep the true rate (30000/1001 → timebase 30, NTSC).
+No FCPXML (Final Cut Pro X): ``otio-fcpx-xml-adapter`` 1.0.0 raised on a 29.97 fps timeline and
+dropped the dissolves of a 25 fps one when tried on these timelines.
 The CMX adapter writes video events only (its writer emits the first video track); the audio of
 each clip is in the FCP7 XML and .otio files.
 """
