@@ -87,6 +87,15 @@ def run(video: Path, backend: str, fake_url: str, home: Path) -> dict:
     }
 
 
+def shot_coverage(engine, video_id: str) -> dict:
+    """How many shots have at least one described frame (the per-minute budget's effect)."""
+    from scenespark.types import Modality
+
+    shots = engine.catalog.require_video(video_id).shots
+    covered = {s.shot_id for s in engine.catalog.segments(video_id, [Modality.VISUAL])}
+    return {"shots": len(shots), "shots_with_a_caption": len(covered)}
+
+
 def labels_beside_captions(engine) -> dict:
     import numpy as np
 
@@ -159,6 +168,7 @@ def main() -> int:
                 images_per_minute=round(usage.images / minutes, 2),
                 jpeg_bytes_per_frame=round(usage.image_bytes / max(1, usage.images)),
                 frames_captioned=usage.frames_captioned,
+                **shot_coverage(vlm["engine"], vlm["video_id"]),
             )
             # the frames sent, re-encoded at other sizes
             sizes: dict[str, dict] = {}
@@ -193,7 +203,8 @@ def main() -> int:
     v = report["vlm"]
     print(
         f"vlm: {v['requests_per_minute']} requests/min, {v['images_per_minute']} images/min, "
-        f"{v['jpeg_bytes_per_frame']} JPEG bytes/frame; {v['message']}"
+        f"{v['jpeg_bytes_per_frame']} JPEG bytes/frame; {v['shots_with_a_caption']} of "
+        f"{v['shots']} shots described; {v['message']}"
     )
     lab = report["labels"]
     print(f"tagger labels on the generated frames: {lab['tagger_labels']}")
