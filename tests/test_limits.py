@@ -18,6 +18,7 @@ from scenespark.highlights.planner import plan_highlight
 from scenespark.types import HighlightRequest, Video, VideoStatus
 from server.app import create_app
 from server.media import media_type_for
+from server.security.json_depth import JsonDepthScanner
 
 BASE = "http://localhost:8000"
 JSON = {"content-type": "application/json"}
@@ -233,3 +234,29 @@ def test_source_video_types_and_errors_name_no_absolute_path(
     assert str(library) not in body["detail"] and "holiday.html" in body["detail"]
     missing = _problem(client.post("/api/v1/videos", json={"path": str(library / "no.mp4")}), 404)
     assert str(library) not in missing["detail"]
+
+
+def test_json_depth_ignores_strings_and_escapes_across_chunks() -> None:
+    def depth(body: bytes, size: int, limit: int = 2) -> int:
+        scanner = JsonDepthScanner(limit=limit)
+        for start in range(0, len(body), size):
+            scanner.feed(body[start : start + size])
+        return scanner.finish()
+
+    nested = b'{"a": [[{"b": "x"}]], "c": ["[[[", "\\\\", "\\"[[[["]}'
+    for size in (1, 2, 3, 7, 1000):
+        assert depth(nested, size, limit=10) == 4, size
+        assert depth(nested, size, limit=2) == 3, size  # counting stops past the limit
+    assert depth(b'["' + b"[" * 100 + b'"]', 5) == 1
+    assert depth(b"[" * 100 + b"]" * 100, 9, limit=32) == 33  # counted up to limit + 1
+    assert depth(b"[" * 100, 9, limit=32) > 32  # unbalanced still refused
+    assert depth(b'{"a": 1}', 3, limit=32) == 1
+
+
+def test_json_depth_with_escapes_inside_strings() -> None:
+    scanner = JsonDepthScanner(limit=1)
+    scanner.feed(b'{"a\\n": ["x\\"]]]]", "\\\\"], "b": [[1]], "c": "{{{{"}')
+    assert scanner.finish() == 2  # counting stops at limit + 1
+    scanner = JsonDepthScanner(limit=5)
+    scanner.feed(b'{"a\\n": ["x\\"]]]]", "\\\\"], "b": [[1]], "c": "{{{{"}')
+    assert scanner.finish() == 3
