@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from indexer.progress import ProgressDisplay
 from scenespark.config import Settings, get_settings
-from scenespark.errors import ConflictError, InvalidInputError, SceneSparkError
-from scenespark.jobs.writer_lock import WriterLock, running_server
+from scenespark.errors import InvalidInputError, SceneSparkError
+from scenespark.jobs.writer_lock import WriterLock
 from scenespark.types import Modality
 
 if TYPE_CHECKING:
@@ -39,8 +39,8 @@ def cmd_add(args: argparse.Namespace) -> int:
             return 2
         raise InvalidInputError("no video files found in the given paths")
     lock = WriterLock(settings, role="index")
-    if not lock.try_acquire():
-        return _hand_to_server(settings, files) or (2 if problems else 0)
+    lock.acquire()  # ConflictError (one line) when another process writes; the shell hands
+    # the files to a running server before it gets here (server.commands.cmd_index_add)
     try:
         outcomes = index_and_report(settings, files, force=args.force, as_json=args.json)
     finally:
@@ -113,51 +113,6 @@ def _print_summary(outcomes: list, wall_s: float, as_json: bool) -> None:
         f"media {_fmt_duration(media_s)} | segments: {segs} | wall {wall_s:.1f} s"
         + (f" | {summary['x_realtime']}x real time" if summary["x_realtime"] else "")
     )
-
-
-def _hand_to_server(settings: Settings, files: list[Path]) -> int:
-    server = running_server(settings)
-    if server is None:
-        raise ConflictError(
-            f"another SceneSpark process is writing the index in {settings.home}",
-            hint="wait for it to finish",
-        )
-    import httpx
-
-    token_path = settings.home / "server.token"
-    try:
-        headers = {"X-SceneSpark-Token": token_path.read_text().strip()}
-    except OSError:
-        headers = {}  # without the token the server only accepts paths inside its library roots
-    failures = 0
-    for path in files:
-        try:
-            response = httpx.post(
-                f"{server.url}/api/v1/videos",
-                json={"path": str(path.resolve())},
-                headers=headers,
-                timeout=30.0,
-            )
-        except httpx.HTTPError as exc:
-            raise ConflictError(
-                f"a SceneSpark server owns the index but did not answer at {server.url}: {exc}"
-            ) from exc
-        if response.status_code == 202:
-            job = response.json().get("job", {})
-            print(f"{path.name}: handed to the running server (job {job.get('request_id', '?')})")
-        else:
-            failures += 1
-            detail = _problem_detail(response)
-            print(f"scenespark: {path}: the running server refused it: {detail}", file=sys.stderr)
-    return 1 if failures else 0
-
-
-def _problem_detail(response) -> str:
-    try:
-        body = response.json()
-        return str(body.get("detail") or body.get("title") or response.status_code)
-    except ValueError:
-        return f"HTTP {response.status_code}"
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:

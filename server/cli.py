@@ -27,7 +27,12 @@ def _add_index_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
     add.add_argument("--force", action="store_true", help="re-index even when unchanged")
     add.add_argument("--json", action="store_true", help="print the summary as JSON")
-    add.set_defaults(handler=_lazy("indexer.cli", "cmd_add"))
+    add.add_argument(
+        "--wait",
+        action="store_true",
+        help="beside a running server: follow the handed-off jobs; exit 1 if any fails",
+    )
+    add.set_defaults(handler=_lazy("server.commands", "cmd_index_add"))
 
     rebuild = isub.add_parser(
         "rebuild", help="re-index modalities whose model changed (or the chosen ones)"
@@ -48,7 +53,7 @@ def _add_index_commands(sub: argparse._SubParsersAction) -> None:
 
     remove = isub.add_parser("remove", help="remove a video (by id or path) from the index")
     remove.add_argument("targets", nargs="+", metavar="ID|PATH")
-    remove.set_defaults(handler=_lazy("indexer.cli", "cmd_remove"))
+    remove.set_defaults(handler=_lazy("server.commands", "cmd_index_remove"))
 
     status = isub.add_parser("status", help="videos, segment counts and models per modality")
     status.add_argument("--json", action="store_true")
@@ -97,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     highlight.add_argument("--json", action="store_true")
     highlight.set_defaults(handler=_lazy("server.commands", "cmd_highlight"))
+
+    jobs = sub.add_parser("jobs", help="background jobs of the server: list, show, follow, cancel")
+    jobs.add_argument("request_id", nargs="?", metavar="ID", help="one job (default: recent jobs)")
+    jobs.add_argument("--wait", action="store_true", help="follow the job until it finishes")
+    jobs.add_argument("--cancel", action="store_true", help="cancel the job (queued or running)")
+    jobs.add_argument("--limit", type=int, default=20, help="how many recent jobs to list")
+    jobs.add_argument("--json", action="store_true")
+    jobs.set_defaults(handler=_lazy("server.commands", "cmd_jobs"))
 
     serve = sub.add_parser("serve", help="run the HTTP API and web page")
     serve.add_argument("--host", default=None)

@@ -10,8 +10,15 @@ import time
 from pathlib import Path
 
 from scenespark.config import Settings, get_settings
-from scenespark.errors import InvalidInputError
-from scenespark.types import HighlightRequest, Modality, SearchRequest
+from scenespark.errors import ConflictError, InvalidInputError, NotFoundError, SceneSparkError
+from scenespark.types import (
+    HighlightRequest,
+    HighlightResult,
+    Modality,
+    SearchRequest,
+    SearchResponse,
+)
+from server.client import ServerClient, connect, job_follow_hint
 from server.urls import result_with_urls, search_with_urls
 
 
@@ -24,9 +31,6 @@ def _hms(seconds: float) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from scenespark.engine import Engine
-    from scenespark.search.engine import SearchEngine
-
     if not args.query.strip():
         raise InvalidInputError("the query is empty")
     request = SearchRequest(
@@ -35,19 +39,22 @@ def cmd_search(args: argparse.Namespace) -> int:
         video_ids=args.videos,
         modalities=[Modality(m) for m in args.modalities] if args.modalities else None,
     )
-    engine = Engine(get_settings())
-    started = time.perf_counter()
-    # open the stores and load the models first: took_ms is then the search, as on a server
-    engine.text_space()
-    if request.modalities is None or Modality.VISUAL in request.modalities:
-        engine.models.visual()
-        engine.clip_space()
-    load_s = time.perf_counter() - started
-    response = SearchEngine(engine).search(request)
+    settings = get_settings()
+    client = connect(settings)
+    if client is not None:  # the server has the models loaded: ask it (no heavy imports here)
+        with client:
+            started = time.perf_counter()
+            answer = client.search(request.model_dump(mode="json", exclude_none=True))
+            response = SearchResponse.model_validate(answer)
+            load_s = time.perf_counter() - started
+        where = f"answered by the server at {client.url} in {load_s * 1000:.0f} ms"
+    else:
+        response, load_s = _search_here(settings, request)
+        where = f"stores and models loaded in {load_s:.1f} s"
     if args.json:
         print(search_with_urls(response).model_dump_json(indent=2))
         return 0
-    timing = f"{response.took_ms:.0f} ms; stores and models loaded in {load_s:.1f} s"
+    timing = f"{response.took_ms:.0f} ms; {where}"
     if not response.results:
         print(f"no matches for {response.query!r} ({timing})")
         return 0
@@ -70,10 +77,24 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _search_here(settings: Settings, request: SearchRequest) -> tuple[SearchResponse, float]:
+    """Search in this process (no server running): open the stores and load the models."""
+    from scenespark.engine import Engine
+    from scenespark.search.engine import SearchEngine
+
+    engine = Engine(settings)
+    started = time.perf_counter()
+    # open the stores and load the models first: took_ms is then the search, as on a server
+    engine.text_space()
+    if request.modalities is None or Modality.VISUAL in request.modalities:
+        engine.models.visual()
+        engine.clip_space()
+    load_s = time.perf_counter() - started
+    return SearchEngine(engine).search(request), load_s
+
+
 def cmd_highlight(args: argparse.Namespace) -> int:
     from indexer.progress import ProgressDisplay
-    from scenespark.engine import Engine
-    from scenespark.highlights.service import HighlightService
 
     settings = get_settings()
     request = HighlightRequest(
@@ -84,10 +105,18 @@ def cmd_highlight(args: argparse.Namespace) -> int:
         max_clips=args.max_clips,
         stream_copy=args.fast,
     )
-    service = HighlightService(Engine(settings))
-    with ProgressDisplay() as display:
-        display.add("reel", "highlight")
-        result = service.run(request, lambda f, m: display.update("reel", f, m))
+    client = connect(settings)
+    if client is not None:
+        with client:
+            result = _highlight_on_server(client, request, ProgressDisplay)
+    else:
+        from scenespark.engine import Engine
+        from scenespark.highlights.service import HighlightService
+
+        service = HighlightService(Engine(settings))
+        with ProgressDisplay() as display:
+            display.add("reel", "highlight")
+            result = service.run(request, lambda f, m: display.update("reel", f, m))
     if args.out:
         _copy_outputs(settings, result, Path(args.out), json_out=args.json)
     if args.json:
@@ -114,7 +143,29 @@ def cmd_highlight(args: argparse.Namespace) -> int:
     return 0
 
 
-def _copy_outputs(settings: Settings, result, out: Path, *, json_out: bool = False) -> None:
+def _highlight_on_server(
+    client: ServerClient, request: HighlightRequest, display_class: type
+) -> HighlightResult:
+    """Start the highlight job on the server and follow it (Ctrl+C cancels it there)."""
+    ref = client.start_highlight(request.model_dump(mode="json", exclude_none=True))
+    request_id = str(ref["request_id"])
+    print(f"highlight job {request_id} on the server at {client.url}", file=sys.stderr)
+    with display_class() as display:
+        display.add("reel", "highlight")
+        job = client.follow(
+            request_id,
+            lambda j: display.update("reel", float(j.get("progress", 0.0)), j.get("message", "")),
+        )
+    if job["status"] == "cancelled":
+        raise ConflictError(f"highlight job {request_id} was cancelled")
+    if job["status"] != "done" or job.get("result") is None:
+        raise SceneSparkError(f"highlight job {request_id} failed: {job.get('error') or 'unknown'}")
+    return HighlightResult.model_validate(job["result"])
+
+
+def _copy_outputs(
+    settings: Settings, result: HighlightResult, out: Path, *, json_out: bool = False
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     timelines = [result.edl_path, result.fcp7_xml_path, result.otio_path]
     paths = [result.reel_path, result.srt_path, *timelines, *[c.path for c in result.clips]]
@@ -218,4 +269,169 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.no_serve:
         return 0
     serve(settings, args.host or settings.host, args.port or settings.port)
+    return 0
+
+
+# ---------------------------------------------------------------------- index and jobs beside a server
+def cmd_index_add(args: argparse.Namespace) -> int:
+    """``index add``: in this process, or handed to the server that owns the data dir."""
+    settings = get_settings()
+    client = connect(settings)
+    if client is None:
+        from indexer.cli import cmd_add
+
+        return cmd_add(args)
+    from scenespark.media.probe import collect_video_files
+
+    files, problems = collect_video_files([Path(p) for p in args.paths], args.recursive)
+    for problem in problems:
+        print(f"scenespark: {problem}", file=sys.stderr)
+    if not files:
+        if problems:
+            return 2
+        raise InvalidInputError("no video files found in the given paths")
+    with client:
+        return _hand_files_to_server(client, files, args) or (2 if problems else 0)
+
+
+def _hand_files_to_server(client: ServerClient, files: list[Path], args: argparse.Namespace) -> int:
+    """Queue each file as an index job on the server; with ``--wait`` follow them to the end.
+    Returns 1 when any file was refused or (with --wait) failed."""
+    jobs: list[dict] = []
+    refused = 0
+    for path in files:
+        try:
+            answer = client.add_path(str(path.resolve()), force=args.force)
+        except SceneSparkError as exc:
+            if exc.status in (401, 429, 503):
+                raise  # the server refuses everything now: one line, the matching exit code
+            refused += 1
+            print(
+                f"scenespark: {path}: the running server refused it: {exc.one_line()}",
+                file=sys.stderr,
+            )
+            continue
+        job = dict(answer.get("job") or {})
+        job["path"] = str(path)
+        jobs.append(job)
+        if not args.wait:
+            print(
+                f"{path.name}: queued on the server at {client.url} as job {job['request_id']} "
+                f"(not indexed yet; follow it: {job_follow_hint(job['request_id'])})",
+                file=sys.stderr,
+            )
+    if not args.wait:
+        if args.json:
+            print(json.dumps({"queued": jobs, "refused": refused}, indent=2))
+        return 1 if refused else 0
+    finished = [_follow_index_job(client, job) for job in jobs]
+    failed = [job for job in finished if job["status"] != "done"]
+    if args.json:
+        print(json.dumps({"jobs": finished, "refused": refused}, indent=2, default=str))
+    else:
+        print(f"indexed {len(finished) - len(failed)} of {len(files)} file(s) on the server")
+    return 1 if failed or refused else 0
+
+
+def _follow_index_job(client: ServerClient, job: dict) -> dict:
+    from indexer.progress import ProgressDisplay
+
+    request_id = str(job["request_id"])
+    label = Path(job["path"]).name[:40]
+    with ProgressDisplay() as display:
+        display.add(request_id, label)
+        final = client.follow(
+            request_id,
+            lambda j: display.update(
+                request_id, float(j.get("progress", 0.0)), j.get("message", "")
+            ),
+        )
+    if final["status"] == "done":
+        print(f"{label}: {final.get('message') or 'done'}", file=sys.stderr)
+    else:
+        reason = final.get("error") or final["status"]
+        print(f"scenespark: {job['path']}: {reason}", file=sys.stderr)
+    return final
+
+
+def cmd_index_remove(args: argparse.Namespace) -> int:
+    """``index remove``: in this process, or through the server that owns the data dir."""
+    settings = get_settings()
+    client = connect(settings)
+    if client is None:
+        from indexer.cli import cmd_remove
+
+        return cmd_remove(args)
+    failures = 0
+    with client:
+        videos = client.videos()
+        for target in args.targets:
+            try:
+                video_id = _resolve_on_server(videos, target)
+                client.remove_video(video_id)
+                print(f"removed {video_id} ({target})")
+            except SceneSparkError as exc:
+                failures += 1
+                print(f"scenespark: {exc.one_line()}", file=sys.stderr)
+    return 3 if failures else 0
+
+
+def _resolve_on_server(videos: list[dict], target: str) -> str:
+    if any(v.get("video_id") == target for v in videos):
+        return target
+    candidate = Path(target).expanduser()
+    keys = {str(candidate.absolute()), str(candidate.resolve()), target}
+    for video in videos:
+        if video.get("path") in keys:
+            return str(video["video_id"])
+    raise NotFoundError(f"no indexed video with id or path {target!r}")
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """``jobs [ID] [--wait] [--cancel]``: recent jobs, one job, follow it, or cancel it."""
+    settings = get_settings()
+    client = connect(settings)
+    if client is None:
+        if args.wait or args.cancel:
+            raise ConflictError("no SceneSpark server is running on this data dir")
+        from scenespark.store.catalog import Catalog
+
+        catalog = Catalog(settings.catalog_path)
+        try:
+            if args.request_id:
+                stored = catalog.get_job(args.request_id)
+                if stored is None:
+                    raise NotFoundError(f"no job with id {args.request_id!r}")
+                found = [stored.model_dump(mode="json")]
+            else:
+                found = [j.model_dump(mode="json") for j in catalog.list_jobs(limit=args.limit)]
+        finally:
+            catalog.close()
+        return _print_jobs(found, args.json)
+    with client:
+        if not args.request_id:
+            return _print_jobs(client.jobs(limit=args.limit), args.json)
+        if args.cancel:
+            job = client.cancel(args.request_id)
+        elif args.wait:
+            job = _follow_index_job(
+                client, {"request_id": args.request_id, "path": args.request_id}
+            )
+        else:
+            job = client.job(args.request_id)
+    _print_jobs([job], args.json)
+    return 0 if job["status"] in ("done", "queued", "running") or args.cancel else 1
+
+
+def _print_jobs(jobs: list[dict], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(jobs, indent=2, default=str))
+        return 0
+    for job in jobs:
+        line = (
+            f"{job['request_id']}  {job['kind']:<9} {job['status']:<9} "
+            f"{float(job.get('progress', 0.0)) * 100:3.0f}%  {str(job.get('prompt', ''))[:50]}"
+        )
+        detail = job.get("error") or job.get("message") or ""
+        print(line + (f"  ({detail})" if detail else ""))
     return 0
