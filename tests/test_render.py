@@ -529,3 +529,12 @@ def test_timelines_with_dissolves_and_a_silent_clip(tmp_path: Path) -> None:
             (5, 5),
         ]
         assert [type(i).__name__ for i in timeline.tracks[1]] == ["Clip", "Gap", "Clip"]
+
+
+def test_edl_channels_patch_only_the_lines_it_expects() -> None:
+    from scenespark.render.timelines import _with_channels
+
+    event = "001  AX       V     C        00:00:00:00 00:00:01:00 00:00:00:00 00:00:01:00"
+    text = f"TITLE: X\n\n{event}\n* FROM CLIP NAME:  a.mp4\n"
+    assert _with_channels(text, ["AA/V"]).splitlines()[2] == event.replace("V    ", "AA/V ", 1)
+    assert _with_channels(text, ["AA/V", "V"]) == text  # unexpected layout: left as written

@@ -27,6 +27,7 @@ each clip is in the FCP7 XML and .otio files.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -38,6 +39,8 @@ from opentimelineio.opentime import RationalTime, TimeRange
 
 from scenespark.errors import RenderError
 from scenespark.render.edit_lists import ReelEntry
+
+log = logging.getLogger(__name__)
 
 EDL_ADAPTER = "cmx_3600"
 FCP7_ADAPTER = "fcp_xml"
@@ -204,13 +207,18 @@ def _channel(entry: ReelEntry) -> str:
 def _with_channels(text: str, channels: list[str]) -> str:
     """Event lines with each clip's channels (``AA/V`` when it has sound) instead of the ``V``
     the CMX adapter always writes (it emits the first video track only), so an editor importing
-    the EDL gets the clips' audio. The event line layout is the adapter's fixed one."""
+    the EDL gets the clips' audio. The event line layout is the adapter's fixed one; should a
+    future adapter write other lines, the EDL stays as written (video events) rather than fail
+    the render."""
     lines = text.split("\n")
     events = [(i, match) for i, line in enumerate(lines) if (match := _EVENT_LINE.match(line))]
     if len(events) != len(channels):
-        raise RenderError(
-            f"the EDL has {len(events)} event lines for {len(channels)} expected; not patched"
+        log.warning(
+            "EDL audio channels not added: %d event lines for %d expected",
+            len(events),
+            len(channels),
         )
+        return text
     for (index, match), channel in zip(events, channels, strict=True):
         lines[index] = f"{match['head']}{channel:<5} {match['tail']}"
     return "\n".join(lines)
