@@ -365,3 +365,21 @@ def test_llm_label_truncation_never_cuts_inside_a_word() -> None:
     cut = sanitize_text("他在雨夜的车站重逢了多年未见的老朋友", 10)
     assert cut == "他在雨夜的车站重逢…"
     assert sanitize_text("short", 20) == "short"
+
+
+def test_traditional_and_simplified_chinese_match_each_other() -> None:
+    from scenespark.language.chinese_script import is_traditional, to_simplified
+
+    assert to_simplified("關於貓的視頻") == "关于猫的视频" and is_traditional("貓")
+    assert not is_traditional("猫") and to_simplified("cats") == "cats"
+    assert tokenize("兩萬個觀眾") == tokenize("两万个观众") == ["20000", "观众"]
+    assert tokenize("雨夜重逢") == tokenize("雨夜重逢")
+    # the topic keeps the user's script
+    parsed = parse_prompt("來一段大約十五秒的貓咪集錦")
+    assert (parsed.topic, parsed.target_duration_s) == ("貓咪", 15.0)
+    intent = understand("他們什麼時候提到貓？")
+    assert (intent.topic, intent.hint) == ("貓", Modality.SPEECH)
+    # Traditional text is segmented as well as Simplified, in its own characters
+    from scenespark.language.segment import segment_han
+
+    assert segment_han("多年未見的老朋友") == ["多年未見", "的", "老朋友"]

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 
 from scenespark.highlights.candidates import Candidate
+from scenespark.language.chinese_script import to_simplified
 from scenespark.language.rules import RULES, LanguageRules, rules_for
 from scenespark.language.rules.en import TAG_STOPWORDS as ENGLISH_TAG_STOPWORDS
 from scenespark.language.scripts import HAN_RE, UNSPACED_RE, dominant_language
@@ -36,7 +37,7 @@ def _keep_word(raw: str) -> str:
     """A word fit for a tag (lower-cased), or "" (stopwords, fragments, small numbers)."""
     word = raw.strip("'-")
     lowered = word.lower()
-    if not word or lowered in TAG_STOPWORDS:
+    if not word or lowered in TAG_STOPWORDS or to_simplified(word) in TAG_STOPWORDS:
         return ""
     if UNSPACED_RE.search(word):
         han = HAN_RE.findall(word)

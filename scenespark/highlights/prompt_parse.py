@@ -12,6 +12,7 @@ import re
 
 from pydantic import BaseModel
 
+from scenespark.language.chinese_script import to_simplified, to_traditional
 from scenespark.language.rules import RULES, LanguageRules, rules_for
 
 DEFAULT_TARGET_S = 60.0
@@ -218,7 +219,11 @@ def parse_prompt(prompt: str, default_target_s: float = DEFAULT_TARGET_S) -> Par
     text = " ".join(prompt.split())
     rules = rules_for(text)
     if not rules.spaced:
-        return _parse_unspaced(text, rules, default_target_s)
+        simplified = to_simplified(text)  # the table is Simplified; the topic keeps the script
+        parsed = _parse_unspaced(simplified, rules, default_target_s)
+        if simplified != text:
+            parsed.topic = to_traditional(parsed.topic)
+        return parsed
     seconds, rest = _find_duration(text)
     rest = " ".join(rest.split())
     lead = _strip_format_words_leading_only(rest)

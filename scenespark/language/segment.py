@@ -3,7 +3,8 @@
 Han text goes through jieba (its dictionary ships in the wheel), loaded lazily once, quietly, in
 its deterministic dictionary mode (``HMM=False``: no guessing of unknown words, so the same string
 segments the same way in a document and in a query). When jieba is unavailable — and always for
-kana — the fallback is overlapping character bigrams, as Lucene's CJK analyzer does.
+kana — the fallback is overlapping character bigrams, as Lucene's CJK analyzer does. Traditional
+Chinese is segmented through its Simplified form and returned in its own characters.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 import threading
 from functools import lru_cache
 from typing import Any
+
+from scenespark.language.chinese_script import to_simplified
 
 _LOCK = threading.Lock()
 _STATE: dict[str, Any] = {}
@@ -48,7 +51,18 @@ def _segment_cached(run: str) -> tuple[str, ...]:
     tokenizer = _jieba()
     if tokenizer is None:
         return tuple(bigrams(run))
-    return tuple(w for w in tokenizer.lcut(run, HMM=False) if w.strip())
+    # Traditional text is segmented in Simplified (jieba's dictionary) and given back in its
+    # own characters when the conversion kept the length (it nearly always does)
+    simplified = to_simplified(run)
+    words = [w for w in tokenizer.lcut(simplified, HMM=False) if w]
+    if simplified == run or len(simplified) != len(run):
+        return tuple(w for w in words if w.strip())
+    out: list[str] = []
+    position = 0
+    for word in words:
+        out.append(run[position : position + len(word)])
+        position += len(word)
+    return tuple(w for w in out if w.strip())
 
 
 def segment_han(run: str) -> list[str]:

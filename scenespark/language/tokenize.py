@@ -13,7 +13,8 @@
   ASCII alphabetic words (PyStemmer). Measured against the earlier hand-written light stemmer on
   corpus_a's reference narration and overlays (17 keyword-answerable queries): identical R@1
   and mAP.
-- Scripts written without spaces: Chinese numerals become digits first ("百分之十七" → "17",
+- Scripts written without spaces: Traditional Chinese is written in Simplified (OpenCC), so
+  either script matches the other; Chinese numerals become digits ("百分之十七" → "17",
   "percent"; "二比一" → "2", "1"; see :mod:`scenespark.language.numerals`), then Han runs are
   segmented into words by jieba (character bigrams without it), kana runs into bigrams; Chinese
   function words are dropped. Mixed text ("GPT4发布会") splits at the script boundary, and the
@@ -28,6 +29,7 @@ from functools import lru_cache
 
 import Stemmer
 
+from scenespark.language.chinese_script import to_simplified
 from scenespark.language.numerals import normalise_chinese_numerals
 from scenespark.language.rules.en import FUNCTION_WORDS
 from scenespark.language.rules.zh import FUNCTION_WORDS as CHINESE_FUNCTION_WORDS
@@ -189,7 +191,8 @@ def _words_to_numbers(words: list[str]) -> list[str]:
 
 def _unspaced_tokens(text: str) -> list[str]:
     """Tokens of text containing Han or kana: script runs segmented, the rest as usual."""
-    text = normalise_chinese_numerals(unicodedata.normalize("NFKC", text).lower())
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = normalise_chinese_numerals(to_simplified(text))  # 兩萬 ≡ 两万 ≡ 20000
     tokens: list[str] = []
     for index, piece in enumerate(_UNSPACED_RUN.split(text)):
         if not piece:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from scenespark.language.chinese_script import to_simplified, to_traditional
 from scenespark.language.rules import LanguageRules, rules_for
 from scenespark.language.segment import segment_han
 from scenespark.types import Modality
@@ -99,7 +100,11 @@ def understand(query: str) -> QueryIntent:
     original = " ".join(query.split())
     rules = rules_for(original)
     if not rules.spaced:
-        return _understand_with(rules, original)
+        simplified = to_simplified(original)  # the table is Simplified; the topic keeps the script
+        intent = _understand_with(rules, simplified)
+        if simplified == original:
+            return intent
+        return QueryIntent(original=original, topic=to_traditional(intent.topic), hint=intent.hint)
     text = original.rstrip("?!. ")
     hint: Modality | None = None
     lowered = text.lower()
