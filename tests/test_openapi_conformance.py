@@ -6,7 +6,9 @@ rejected, ``Allow`` on OPTIONS...).
 Bounded: a fixed seed, a few examples per operation and a time budget (about 90 s).
 ``positive_data_acceptance`` is left out: cross-field rules (``min_clip_s <= max_clip_s``, a
 target no shorter than one clip, an existing library path) cannot be written in JSON Schema and
-answer a documented 404/422, which that check counts as "valid data rejected".
+answer a documented 404/422, which that check counts as "valid data rejected". ``use_after_free``
+is left out too: ``DELETE /api/v1/jobs/{id}`` cancels a job (issue 10) and the job stays readable
+with status ``cancelled``, which that check reads as "deleted resource still available".
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def test_schemathesis_finds_no_server_error_and_no_conformance_failure(
         "--checks",
         "all",
         "--exclude-checks",
-        "positive_data_acceptance",
+        "positive_data_acceptance,use_after_free",
         "--header",
         f"Authorization: Bearer {TOKEN}",
         "--max-examples",
