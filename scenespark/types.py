@@ -318,10 +318,20 @@ class Clip(BaseModel):
         return self.end_s - self.start_s
 
 
+class FacetCoverage(BaseModel):
+    """One part of a multi-part prompt: did search find material, does the reel hold some."""
+
+    facet: str
+    found: bool = False
+    covered: bool = False
+
+
 class HighlightResult(BaseModel):
     title: str = ""
     description: str = ""
     planner: str = ""  # "llm:<model>" or "deterministic"
+    target_duration_s: float = 0.0  # the resolved target (asked, parsed from the prompt or 60 s)
+    facets: list[FacetCoverage] = Field(default_factory=list)  # parts of a multi-part prompt
     clips: list[Clip] = Field(default_factory=list)
     duration_s: float = 0.0
     reel_path: str = ""

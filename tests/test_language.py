@@ -347,7 +347,7 @@ def test_abbreviations_and_hyphenated_tokens_from_whisper() -> None:
 
 
 def test_chinese_compound_topics_split_into_facets_at_whole_word_conjunctions() -> None:
-    from scenespark.highlights.service import topic_facets
+    from scenespark.highlights.facets import topic_facets
 
     assert topic_facets("价格和电池") == ["价格和电池", "价格", "电池"]
     assert topic_facets("男主求婚，两人在雨中分手") == [

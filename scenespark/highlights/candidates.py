@@ -40,6 +40,7 @@ class Candidate(BaseModel):
     # "search": a search hit; "title": a shot of a video whose title names the whole topic;
     # "video": a shot of a video the user chose when nothing in it matched
     origin: str = "search"
+    facets: list[str] = Field(default_factory=list)  # the prompt's facets whose search found it
 
     @model_validator(mode="after")
     def _check_span(self) -> Candidate:

@@ -15,6 +15,12 @@ from pydantic import BaseModel, Field
 
 from scenespark.errors import LLMError, ValidationFailedError
 from scenespark.highlights.candidates import BoundaryIndex, Candidate
+from scenespark.highlights.facets import (
+    coverage,
+    coverage_warnings,
+    facet_first,
+    prompt_facets,
+)
 from scenespark.highlights.labels import (
     description_for,
     reason_for,
@@ -28,7 +34,7 @@ from scenespark.highlights.llm import MAX_LLM_CANDIDATES, LLMClipChoice, LLMPlan
 from scenespark.highlights.llm import sanitize_text as _clean
 from scenespark.highlights.prompt_parse import ParsedPrompt, parse_prompt
 from scenespark.highlights.solver import SolvedClip, SolverParams, solve
-from scenespark.types import Clip, HighlightRequest
+from scenespark.types import Clip, FacetCoverage, HighlightRequest
 
 log = logging.getLogger(__name__)
 DETERMINISTIC = "deterministic"
@@ -36,6 +42,8 @@ DETERMINISTIC = "deterministic"
 
 class PlannerParams(BaseModel):
     min_relative_score: float = Field(0.55, ge=0.0, le=1.0)  # of the best candidate's score
+    # search's relevance cut-off (SCENESPARK_SEARCH_MIN_SCORE): nothing below it enters a reel,
+    # unless the prompt asks for everything in named videos
     min_score: float = Field(0.0, ge=0.0, le=1.0)
     mmr_lambda: float = Field(0.75, ge=0.0, le=1.0)  # relevance weight vs. redundancy
     video_penalty: float = Field(0.05, ge=0.0)  # per clip already chosen from the same video
@@ -53,6 +61,7 @@ class PlanResult(BaseModel):
     duration_s: float = 0.0
     clips: list[Clip] = Field(default_factory=list)
     clip_sources: dict[str, list[str]] = Field(default_factory=dict)  # clip_id → candidate ids
+    facets: list[FacetCoverage] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -85,22 +94,42 @@ def similarity(
 
 
 def filter_relevant(
-    candidates: list[Candidate], params: PlannerParams, keep: set[str] | None = None
+    candidates: list[Candidate],
+    params: PlannerParams,
+    keep: set[str] | None = None,
+    *,
+    min_score: float | None = None,
 ) -> tuple[list[Candidate], int]:
-    """Drop candidates far below the best score (kept ids survive); returns (kept, n_dropped).
+    """Drop candidates below the cut-off or far below the best score (kept ids survive);
+    returns (kept, n_dropped).
 
-    Shots of a video whose title names the topic are relevant by that title, whatever their
-    score: they stay, ranked below the real matches.
+    ``min_score`` overrides ``params.min_score``. The relative cut compares a candidate with the
+    best one of its own facet ("the price and the battery": a weaker price clip is not measured
+    against the best battery clip).
+    Shots of a video whose title names the topic (and of a video chosen for "everything") are
+    relevant by that title or choice, whatever their score: they stay, ranked below the real
+    matches.
     """
     keep = keep or set()
     if not candidates:
         return [], 0
+    absolute = params.min_score if min_score is None else min_score
     top = max(c.score for c in candidates)
-    floor = max(params.min_score, params.min_relative_score * top)
+    facet_top: dict[str, float] = {}
+    for c in candidates:
+        for f in c.facets:
+            facet_top[f] = max(facet_top.get(f, 0.0), c.score)
+
+    def floor(c: Candidate) -> float:
+        reference = min((facet_top[f] for f in c.facets), default=top)
+        return max(absolute, params.min_relative_score * reference)
+
     kept = [
         c
         for c in candidates
-        if c.score >= floor or c.candidate_id in keep or (c.origin == "title" and c.score > 0)
+        if c.score >= floor(c)
+        or c.candidate_id in keep
+        or (c.origin in ("title", "video") and c.score > 0)
     ]
     return kept, len(candidates) - len(kept)
 
@@ -184,7 +213,13 @@ def plan_highlight(
     warnings = list(locks.warnings)
 
     pool = [c for c in candidates if c.candidate_id not in locks.excluded]
-    relevant, n_weak = filter_relevant(pool, params, locks.locked)
+    everything_in_named = parsed.wants_everything and bool(request.video_ids)
+    relevant, n_weak = filter_relevant(
+        pool,
+        params,
+        locks.locked,
+        min_score=0.0 if everything_in_named else None,
+    )
     ranked, dupes = rank_candidates(relevant, params, locks.locked)
     log.debug("planner: %d candidates, %d weak, %d duplicates", len(pool), n_weak, len(dupes))
 
@@ -196,10 +231,21 @@ def plan_highlight(
             f"reels are capped at {max_target_s:g} s (SCENESPARK_MAX_REEL_S); asked {target_s:g} s"
         )
         target_s = max(max_target_s, request.min_clip_s)
-    result = PlanResult(topic=parsed.topic, target_duration_s=round(target_s, 3))
+    asked_s = target_s
+    if parsed.wants_everything and requested_s and ranked:
+        asked_s = min(requested_s, max_target_s) if max_target_s is not None else requested_s
+        if target_s < asked_s - 1e-3:
+            warnings.append(
+                f"only {target_s:.1f} s of relevant material for '{parsed.topic}' "
+                f"(asked {asked_s:g} s): the reel is shorter"
+            )
+    result = PlanResult(topic=parsed.topic, target_duration_s=round(asked_s, 3))
+    facets = prompt_facets(parsed.topic)
     if not ranked:
+        result.facets = coverage(facets, [], set())
         result.warnings = [*warnings, f"no relevant material found for '{parsed.topic}'"]
         return result
+    ranked, facet_leaders = facet_first(ranked, facets)
 
     choice = _llm_choice(llm, request, ranked, params, target_s)
     warnings += choice.warnings
@@ -217,6 +263,7 @@ def plan_highlight(
         ),
         locked_ids=locks.locked,
         topic=parsed.topic,
+        priority_ids=facet_leaders,
     )
     if choice.plan is not None:
         extra = [
@@ -230,7 +277,9 @@ def plan_highlight(
     result.planner = choice.planner
     _add_clips(result, solved.clips, candidates, choice.labels, parsed.topic)
     result.duration_s = solved.total_s
-    result.warnings = warnings + solved.warnings
+    chosen = {i for sc in solved.clips for i in sc.candidate_ids}
+    result.facets = coverage(facets, relevant, chosen)
+    result.warnings = warnings + solved.warnings + coverage_warnings(result.facets)
     _name_the_reel(result, choice.plan, parsed.topic)
     return result
 

@@ -7,15 +7,15 @@ be re-planned with another duration or with clips locked/excluded without search
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from pathlib import Path
 
 from scenespark.engine import Engine
 from scenespark.errors import InvalidInputError, NotFoundError
 from scenespark.highlights.candidates import BoundaryIndex, Candidate, candidates_from_hits
+from scenespark.highlights.facets import prompt_facets, topic_facets
 from scenespark.highlights.llm import LLMPlanner
-from scenespark.highlights.planner import plan_highlight
+from scenespark.highlights.planner import PlannerParams, plan_highlight
 from scenespark.highlights.prompt_parse import parse_prompt
 from scenespark.jobs.progress import (
     ProgressFn,
@@ -24,8 +24,6 @@ from scenespark.jobs.progress import (
     no_progress,
     run_stoppable,
 )
-from scenespark.language.scripts import UNSPACED_RE
-from scenespark.language.sentences import split_facets
 from scenespark.language.tokenize import tokenize
 from scenespark.search.engine import SearchEngine
 from scenespark.types import (
@@ -49,20 +47,6 @@ CANDIDATE_FLOOR = 0.15
 SHOT_SCORE_SPEECH = 0.5
 SHOT_SCORE_SILENT = 0.4
 SHOT_CANDIDATES_PER_VIDEO = 200
-_FACET_SPLIT = re.compile(r"\s*(?:,|;|/|&|\band\b|\bor\b|\bplus\b|\bas well as\b)\s*", re.I)
-
-
-def topic_facets(topic: str) -> list[str]:
-    """The topic, then each part of a compound one: "space and rockets" → [.., "space", "rockets"]."""
-    if UNSPACED_RE.search(topic):  # "价格和电池": conjunctions from the language's table
-        parts = [p for p in split_facets(topic) if len(p) >= 2]
-    else:
-        parts = [p.strip() for p in _FACET_SPLIT.split(topic) if len(p.strip()) >= 3]
-    facets = [topic]
-    for part in parts:
-        if part.lower() != topic.lower() and part not in facets:
-            facets.append(part)
-    return facets
 
 
 class HighlightService:
@@ -119,6 +103,7 @@ class HighlightService:
                 candidates,
                 boundaries,
                 llm=LLMPlanner.from_settings(settings),
+                params=PlannerParams(min_score=settings.search_min_score),
                 max_target_s=settings.max_reel_s,
             ),
             should_stop,
@@ -129,6 +114,8 @@ class HighlightService:
             title=plan.title,
             description=plan.description,
             planner=plan.planner,
+            target_duration_s=plan.target_duration_s,
+            facets=list(plan.facets),
             warnings=list(plan.warnings),
         )
         if not plan.clips:
@@ -175,6 +162,8 @@ class HighlightService:
             raise InvalidInputError("the prompt names no topic to look for")
         searcher = SearchEngine(self.engine)  # it refuses unknown video ids (NotFoundError)
         hits: dict[tuple[str, float, float], Hit] = {}
+        found_by: dict[tuple[str, float, float], list[str]] = {}  # hit → facets that found it
+        facets = prompt_facets(parsed.topic)
         for query in topic_facets(parsed.topic):
             response = searcher.search(
                 SearchRequest(
@@ -188,11 +177,18 @@ class HighlightService:
                 key = (hit.video_id, hit.start_s, hit.end_s)
                 if key not in hits or hits[key].score < hit.score:
                     hits[key] = hit
+                if query in facets:
+                    found_by.setdefault(key, []).append(query)
         ranked = sorted(hits.values(), key=lambda h: (-h.score, h.video_id, h.start_s))
         candidates = candidates_from_hits(ranked[:CANDIDATE_POOL])
+        for c in candidates:
+            for key, found in found_by.items():
+                if key[0] == c.video_id and _mostly_inside(key[1], key[2], c.start_s, c.end_s):
+                    c.facets.extend(f for f in found if f not in c.facets)
         titled = self._titled_videos(parsed.topic, request.video_ids)
         candidates += self._shot_candidates(titled, "title", first_id=len(candidates) + 1)
-        if not candidates and request.video_ids:
+        if not candidates and request.video_ids and parsed.wants_everything:
+            # "everything in these videos": the chosen videos are the material, matched or not
             candidates = self._shot_candidates(request.video_ids, "video")
         return candidates
 
@@ -260,7 +256,17 @@ class HighlightService:
 
 
 def _overlaps(segment: Segment, start_s: float, end_s: float) -> bool:
-    return min(segment.end_s, end_s) - max(segment.start_s, start_s) > 0
+    return _overlaps_s(segment.start_s, segment.end_s, start_s, end_s)
+
+
+def _mostly_inside(start_s: float, end_s: float, span_start_s: float, span_end_s: float) -> bool:
+    """At least half of start_s..end_s lies inside the span."""
+    inside = min(end_s, span_end_s) - max(start_s, span_start_s)
+    return inside >= 0.5 * (end_s - start_s) and inside > 0
+
+
+def _overlaps_s(a_start_s: float, a_end_s: float, b_start_s: float, b_end_s: float) -> bool:
+    return min(a_end_s, b_end_s) - max(a_start_s, b_start_s) > 0
 
 
 def _save_candidates(path: Path, candidates: list[Candidate]) -> None:

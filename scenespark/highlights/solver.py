@@ -84,10 +84,12 @@ class _Solver:
         params: SolverParams,
         locked_ids: set[str],
         keywords: set[str],
+        priority_ids: set[str] | None = None,
     ) -> None:
         self.p = params
         self.ranked = ranked
         self.locked_ids = locked_ids
+        self.priority_ids = priority_ids or set()
         self.keywords = keywords
         self.snappers: dict[str, Snapper] = {}
         for c in ranked:
@@ -209,9 +211,14 @@ class _Solver:
                 span = self.base_span(rank, c)
                 if span is not None:
                     self.add(span, force=True)
+        for rank, c in ranked:  # one clip per facet of the prompt, however strong the others
+            if c.candidate_id in self.priority_ids - self.locked_ids:
+                span = self.base_span(rank, c) if len(self.spans) < p.max_clips else None
+                if span is not None:
+                    self.add(span)
         best_score = max((c.score for c in self.ranked), default=0.0)
         for rank, c in ranked:
-            if c.candidate_id in self.locked_ids:
+            if c.candidate_id in self.locked_ids | self.priority_ids:
                 continue
             total = self.total_s()
             weak = c.score < WEAK_SCORE_SHARE * best_score
@@ -327,7 +334,9 @@ class _Solver:
                 apply_move(best)
                 continue
             if not grow:
-                droppable = [s for s in order if s.length_s <= hi_d + _EPS_S]
+                droppable = sorted(
+                    (s for s in order if s.length_s <= hi_d + _EPS_S), key=self._holds_priority
+                )  # a facet's only clip goes last
                 if droppable:
                     self.spans.remove(droppable[0])
                     continue
@@ -339,6 +348,9 @@ class _Solver:
             if not partial:
                 return
             apply_move(max(partial, key=lambda m: (-m.point.quality, m.delta_s)))
+
+    def _holds_priority(self, span: Span) -> bool:
+        return any(c.candidate_id in self.priority_ids for _, c in span.members)
 
     # ---- output ----------------------------------------------------------------------------
     def result(self) -> SolveResult:
@@ -377,15 +389,17 @@ def solve(
     *,
     locked_ids: set[str] | None = None,
     topic: str = "",
+    priority_ids: set[str] | None = None,
 ) -> SolveResult:
     """Choose and cut clips from ``ranked`` (best first) to fill ``params.target_duration_s``.
 
     ``locked_ids`` are candidate ids that must be kept. ``topic`` words steer which part of a
-    long candidate is kept.
+    long candidate is kept. ``priority_ids`` (the best candidate of each facet of the prompt) are
+    taken first, before the budget or a stronger candidate can crowd them out, and dropped last.
     """
     locked = set(locked_ids or ())
     keywords = {_norm(w) for w in topic.split() if len(_norm(w)) >= 3}
-    solver = _Solver(ranked, boundaries, params, locked, keywords)
+    solver = _Solver(ranked, boundaries, params, locked, keywords, priority_ids)
     if not ranked:
         return SolveResult(warnings=["no relevant material found"])
     solver.select()
