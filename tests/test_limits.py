@@ -159,6 +159,8 @@ def test_limits_are_in_the_openapi_schema(client: TestClient) -> None:
     target = array_or_number(highlight["target_duration_s"], "number")
     assert target["exclusiveMinimum"] == 0
     assert parts["AddVideoRequest"]["properties"]["path"]["maxLength"] == 4095
+    [file_path] = schema["paths"]["/media/files/{file_path}"]["get"]["parameters"]
+    assert file_path["schema"]["maxLength"] == 4095
     # error bodies are problem+json, with the statuses the middleware adds
     search_op = schema["paths"]["/api/v1/search"]["post"]["responses"]
     for status in ("400", "401", "403", "404", "413", "415"):

@@ -6,17 +6,17 @@ Both routes honour HTTP Range requests so browsers can seek in videos.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import anyio
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 from litestar.response import Response, Stream
 
 from scenespark.errors import NotFoundError
 from server.media import file_response
-from server.paths import display_path, resolve_media_file
+from server.paths import MAX_PATH_BYTES, display_path, resolve_media_file
 from server.problems import problem_docs
 from server.runtime import ServerRuntime
 
@@ -31,7 +31,10 @@ class MediaController(Controller):
         responses=problem_docs(403, 404, 416),
     )
     async def media_file(
-        self, file_path: FromPath[str], request: Request, runtime: NamedDependency[ServerRuntime]
+        self,
+        file_path: Annotated[str, Parameter(max_length=MAX_PATH_BYTES)],
+        request: Request,
+        runtime: NamedDependency[ServerRuntime],
     ) -> Response | Stream:
         """A file under the data dir's ``media/`` folder; paths escaping it get 403."""
         real = await anyio.to_thread.run_sync(resolve_media_file, file_path, runtime.settings)
