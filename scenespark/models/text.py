@@ -1,4 +1,4 @@
-"""Text embeddings with sentence-transformers on CPU (default: bundled all-MiniLM-L6-v2)."""
+"""Text embeddings with sentence-transformers on CPU (bundled all-MiniLM-L6-v2, or named models)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from scenespark.config import Settings, apply_offline_env
 from scenespark.errors import ModelUnavailableError
-from scenespark.models.resolve import Resolution, resolve_text
+from scenespark.models.resolve import Resolution
+from scenespark.models.resolve_text import resolve_text
 from scenespark.models.torch_threads import set_torch_threads
 from scenespark.types import ModelInfo
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from scenespark.engine import CLIP_SPACE, Engine
 from scenespark.errors import InvalidInputError
+from scenespark.models.resolve_text import known_monolingual
+from scenespark.search.calibration import calibration_for
 from scenespark.search.fusion import (
     ScoredEvidence,
     Span,
@@ -22,6 +25,7 @@ from scenespark.search.fusion import (
     confidence_label,
 )
 from scenespark.search.query_intent import understand
+from scenespark.store.catalog import Catalog
 from scenespark.types import (
     ALL_MODALITIES,
     Evidence,
@@ -33,11 +37,12 @@ from scenespark.types import (
     VideoHits,
 )
 
-# Calibration of raw similarities onto 0..1 (0 = unrelated, 1 = certain). Set from how these
-# model families behave in general (sentence-transformers MiniLM cosine: unrelated < 0.2,
-# paraphrase > 0.6; CLIP text-image cosine: unrelated < 0.18, strong match > 0.30).
-TEXT_SIM_RANGE = (0.20, 0.62)
-LABEL_SIM_RANGE = (0.25, 0.65)  # tagger labels are terse: demand a bit more
+if TYPE_CHECKING:
+    from scenespark.store.catalog import Catalog
+
+# Text similarities are calibrated per model and language (scenespark.search.calibration).
+# CLIP text-image cosine onto 0..1 (0 = unrelated, 1 = certain), set from how that model family
+# behaves in general (unrelated < 0.18, strong match > 0.30).
 CLIP_SIM_RANGE = (0.18, 0.32)
 KEYWORD_WEIGHT = 0.9  # an exact match of every query term is strong, not certain
 HINT_BOOST = 1.1
@@ -110,7 +115,11 @@ class SearchEngine:
         metadata: dict[str, dict] = {}
         if text_modalities:
             space = engine.text_space()
-            vector = engine.models.text().embed_query(query)
+            embedder = engine.models.text()
+            vector = embedder.embed_query(query)
+            calibration = calibration_for(
+                embedder, engine.settings.models_dir, monolingual=known_monolingual(embedder.info)
+            ).for_query(vector, _passages(catalog, video_ids, text_modalities))
             for match in engine.vectors.query(
                 space,
                 vector,
@@ -122,8 +131,9 @@ class SearchEngine:
             ):
                 metadata[match.id] = match.metadata
                 is_label = match.metadata.get("modality") == Modality.VISUAL.value
-                low, high = LABEL_SIM_RANGE if is_label else TEXT_SIM_RANGE
-                offer(match.id, calibrate(match.score, low, high), "dense")
+                offer(
+                    match.id, calibration.score(match.score, match.text, is_label=is_label), "dense"
+                )
             keyword_index = engine.keywords.index()
             for kw in keyword_index.search(
                 query, top_k=fetch_k, modalities=text_modalities, video_ids=video_ids
@@ -180,6 +190,15 @@ class SearchEngine:
             if target is None:
                 target = (hit.start_s + hit.end_s) / 2.0
             hit.thumbnail = self.engine.catalog.nearest_thumbnail(hit.video_id, target)
+
+
+def _passages(catalog: Catalog, video_ids: list[str] | None, modalities: list[Modality]) -> int:
+    """Text passages the query is matched against (the calibration's library size)."""
+    wanted = {m.value for m in modalities}
+    counts = (
+        [catalog.count_segments(v) for v in video_ids] if video_ids else [catalog.count_segments()]
+    )
+    return sum(n for found in counts for modality, n in found.items() if modality in wanted)
 
 
 def _boost(item: ScoredEvidence, hint: Modality) -> ScoredEvidence:

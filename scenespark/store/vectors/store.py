@@ -224,6 +224,11 @@ class VectorStore:
                 f"not {model} ({dim}-d); run `scenespark index rebuild` to re-embed the library"
             )
 
+    def forget_space(self, name: str) -> None:
+        """Drop this process's handle of a space (another process may have re-embedded it)."""
+        with self._lock:
+            self._spaces.pop(name, None)
+
     def reset_space(self, name: str) -> None:
         """Drop every collection of a space (for a rebuild with another model)."""
         descriptor_name = self._collection_name(name)
