@@ -130,3 +130,9 @@ def test_llm_request_carries_the_language_line(fake_llm: FakeOpenAI, tmp_path: P
     user = next(m for m in fake_llm.requests[0]["messages"] if m["role"] == "user")
     content = user["content"] if isinstance(user["content"], str) else str(user["content"])
     assert "Language: Chinese" in content
+
+
+def test_short_meaningful_words_stay_tags() -> None:
+    tags = tags_for([cand("c1", "The cat and the dog play by the sea, finally a con.")])
+    assert tags == ["cat", "dog", "play", "sea"]
+    assert "TV" in tags_for([cand("c2", "The TV shows the match")], topic="TV")

@@ -30,7 +30,7 @@ _HAN_RUN_RE = re.compile(f"{HAN_RE.pattern}+")
 _BREAK_RE = re.compile(r"[.,;:!?()\[\]\"“”‘’。，、；：！？（）《》「」…—]+")
 MAX_TAGS = 5
 TITLE_WORDS = 8
-MIN_WORD_CHARS = 4  # a Latin single-word tag has at least this many letters (or is an acronym)
+MIN_WORD_CHARS = 3  # a Latin word shorter than this is never a tag ("tv" is, as "TV")
 
 
 def _keep_word(raw: str) -> str:
@@ -46,8 +46,10 @@ def _keep_word(raw: str) -> str:
         return word
     if word.isdigit():
         return word if len(word) >= 3 else ""
-    if len(word) < MIN_WORD_CHARS and not (word.isupper() and len(word) >= 2):
-        return ""  # "con", "tv" stay out; "NASA", "GPU" stay in
+    if word.isupper() and word.isalpha() and 2 <= len(word) <= 5:
+        return word  # an acronym keeps its case: "TV", "GPU", "NASA"
+    if len(word) < MIN_WORD_CHARS:
+        return ""  # "tv", "ok" stay out ("con" is a tag stopword)
     return lowered
 
 
