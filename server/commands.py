@@ -192,9 +192,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     from scenespark.jobs.writer_lock import WriterLock
     from server.app import create_app
-    from server.security.exposure import check_exposure
+    from server.security.exposure import check_exposure, exposure_notes
 
     check_exposure(settings, host)
+    for note in exposure_notes(settings, host):
+        print(note, file=sys.stderr)
     probe = WriterLock(settings, role="server")
     probe.acquire()  # a clear one-line error now, rather than a traceback from inside uvicorn
     probe.release()

@@ -279,3 +279,32 @@ def test_run_on_all_interfaces_without_a_token_refuses_before_indexing(tmp_path:
     assert proc.returncode == 2, proc.stderr
     assert "SCENESPARK_API_TOKEN" in proc.stderr and "indexing" not in proc.stdout
     assert not (tmp_path / "home" / "catalog.db").exists()
+
+
+def test_same_origin_rules() -> None:
+    from litestar.datastructures import Headers
+
+    from server.security.origins import same_origin
+
+    def same(origin: str, host: str, scheme: str = "http") -> bool:
+        return same_origin(origin, Headers({"host": host}), scheme)
+
+    assert same("http://127.0.0.1:8000", "127.0.0.1:8000")
+    assert same("http://[::1]:8000", "[::1]:8000")
+    assert not same("http://127.0.0.1:8001", "127.0.0.1:8000")
+    assert not same("http://evil.example:8000", "127.0.0.1:8000")
+    assert not same("https://127.0.0.1:8000", "127.0.0.1:8000")  # other scheme, same port
+    assert not same("null", "127.0.0.1:8000")
+    # behind a TLS proxy: Host without a port, the page on https's default port
+    assert same("https://videos.example", "videos.example")
+    assert not same("https://videos.example:8443", "videos.example")
+    assert not same("https://other.example", "videos.example")
+
+
+def test_a_wildcard_bind_without_allowed_hosts_gets_a_note() -> None:
+    from server.security.exposure import exposure_notes
+
+    [note] = exposure_notes(Settings(api_token=TOKEN, allowed_hosts=[]), "0.0.0.0")
+    assert "SCENESPARK_ALLOWED_HOSTS" in note
+    assert exposure_notes(Settings(api_token=TOKEN, allowed_hosts=["videos.lan"]), "0.0.0.0") == []
+    assert exposure_notes(Settings(allowed_hosts=[]), "127.0.0.1") == []

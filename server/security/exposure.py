@@ -32,3 +32,15 @@ def check_exposure(settings: Settings, host: str) -> None:
         "read and delete the library",
         hint="set SCENESPARK_API_TOKEN, or serve on 127.0.0.1",
     )
+
+
+def exposure_notes(settings: Settings, host: str) -> list[str]:
+    """Hints worth a line at start-up (e.g. a wildcard bind answering only loopback names)."""
+    from server.security.hosts import WILDCARD_BINDS
+
+    if host.strip() in WILDCARD_BINDS and not settings.allowed_hosts:
+        return [
+            f"note: listening on {host}, but only localhost names are accepted in the Host "
+            "header; set SCENESPARK_ALLOWED_HOSTS to the names or addresses clients use"
+        ]
+    return []

@@ -46,23 +46,29 @@ def is_json_type(media_type: str) -> bool:
     )
 
 
+def _explicit_port(netloc: str) -> str | None:
+    tail = netloc.rsplit("]", 1)[-1]
+    return tail.rsplit(":", 1)[1] if ":" in tail else None
+
+
 def same_origin(origin: str, headers: Headers, scheme: str) -> bool:
-    """``Origin`` names exactly the scheme, host and port the request was sent to."""
+    """``Origin`` names the host and port the request was sent to (its ``Host`` header).
+
+    Behind a TLS proxy the server sees ``http`` and a ``Host`` without a port while the page's
+    origin is ``https://name``: a ``Host`` without a port matches the origin's default port.
+    """
     parts = urlsplit(origin.strip())
-    host = headers.get("host") or ""
+    host = (headers.get("host") or "").strip().lower()
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
-    if parts.scheme != scheme:
+    if host_name(parts.netloc) != host_name(host):
         return False
-    default = "443" if scheme == "https" else "80"
-
-    def port_of(netloc: str) -> str:
-        tail = netloc.rsplit("]", 1)[-1]
-        return tail.rsplit(":", 1)[1] if ":" in tail else default
-
-    return host_name(parts.netloc) == host_name(host) and port_of(parts.netloc) == port_of(
-        host.strip().lower()
-    )
+    origin_default = "443" if parts.scheme == "https" else "80"
+    origin_port = _explicit_port(parts.netloc) or origin_default
+    host_port = _explicit_port(host)
+    if host_port is None:
+        return origin_port == origin_default
+    return origin_port == host_port and (parts.scheme == scheme or scheme not in ("http", "https"))
 
 
 class CrossOriginWriteMiddleware(ASGIMiddleware):
