@@ -244,7 +244,8 @@ class IndexService:
         if previous_same_path is not None and previous_same_path.video_id != video_id:
             self.remove(previous_same_path.video_id)
             outcome.action = "reindexed"
-            outcome.message = f"the file changed; replaced {previous_same_path.video_id}"
+            replaced = f"the file changed; replaced {previous_same_path.video_id}"
+            outcome.message = f"{replaced}; {outcome.message}" if outcome.message else replaced
         return outcome
 
     def _reindex(
