@@ -213,6 +213,18 @@ def test_session_cookie_for_the_page_and_media(token_client: TestClient) -> None
     _problem(forged, 401)
 
 
+def test_session_cookie_is_secure_over_https(tmp_path: Path) -> None:
+    app = create_app(_settings(tmp_path, api_token=TOKEN), start_workers=False)
+    origin = {"origin": "https://127.0.0.1:8123"}
+    with TestClient(app, base_url="https://127.0.0.1:8123") as client:
+        response = client.post("/api/v1/session", json={"token": TOKEN}, headers=origin)
+        assert response.status_code == 204, response.text
+        assert "secure" in response.headers["set-cookie"].lower()
+    with TestClient(app, base_url=BASE) as client:
+        response = client.post("/api/v1/session", json={"token": TOKEN}, headers=OWN_ORIGIN)
+        assert "secure" not in response.headers["set-cookie"].lower()
+
+
 def test_without_a_token_the_api_is_open_and_session_is_a_no_op(open_client: TestClient) -> None:
     assert open_client.get("/api/v1/videos").status_code == 200
     response = open_client.post("/api/v1/session", json={"token": "anything"}, headers=OWN_ORIGIN)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from litestar import Controller, Response, delete, post
+from litestar import Controller, Request, Response, delete, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from pydantic import BaseModel, Field
@@ -38,7 +38,10 @@ class SessionController(Controller):
         responses=problem_docs(400, 401, 403, 413, 415),
     )
     async def open_session(
-        self, data: JSONBody[SessionRequest], runtime: NamedDependency[ServerRuntime]
+        self,
+        data: JSONBody[SessionRequest],
+        request: Request,
+        runtime: NamedDependency[ServerRuntime],
     ) -> Response[None]:
         """204 with ``Set-Cookie`` when the token is right (or when the server needs none)."""
         settings = runtime.settings
@@ -46,7 +49,8 @@ class SessionController(Controller):
             return Response(None, status_code=204)
         if not token_matches(data.token.strip(), settings):
             raise AuthenticationError("the API token is wrong")
-        return Response(None, status_code=204, cookies=[session_cookie(settings)])
+        secure = request.url.scheme == "https"
+        return Response(None, status_code=204, cookies=[session_cookie(settings, secure=secure)])
 
     @delete(
         status_code=204,

@@ -68,13 +68,15 @@ def session_cookie_valid(headers: Headers, settings: Settings) -> bool:
     return False
 
 
-def session_cookie(settings: Settings) -> Cookie:
+def session_cookie(settings: Settings, *, secure: bool = False) -> Cookie:
+    """The session cookie; ``secure`` (sent over HTTPS only) when the page came over HTTPS."""
     return Cookie(
         key=SESSION_COOKIE,
         value=session_value(api_token(settings)),
         path="/",
         httponly=True,
         samesite="strict",
+        secure=secure,
     )
 
 
