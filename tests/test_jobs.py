@@ -18,11 +18,10 @@ from scenespark.errors import (
     RenderError,
 )
 from scenespark.jobs.leftovers import sweep_leftovers
-from scenespark.jobs.progress import JobStopped, StopToken, run_stoppable
+from scenespark.jobs.progress import JobStopped, ProgressFn, StopToken, run_stoppable
 from scenespark.jobs.runner import (
     INTERRUPTED_MESSAGE,
     JobRunner,
-    ReportFn,
     error_line,
     with_job_output,
 )
@@ -62,7 +61,7 @@ def test_job_lifecycle_is_persisted(rj_catalog: Catalog) -> None:
     started = threading.Event()
     release = threading.Event()
 
-    def fn(job: HighlightJob, report: ReportFn) -> HighlightResult:
+    def fn(job: HighlightJob, report: ProgressFn) -> HighlightResult:
         started.set()
         assert release.wait(10)
         report(0.5, "half way")
@@ -100,7 +99,7 @@ def test_progress_is_visible_and_throttled(rj_catalog: Catalog) -> None:
 
     rj_catalog.save_job = counting_save  # type: ignore[method-assign]  # count real writes
 
-    def fn(job: HighlightJob, report: ReportFn) -> None:
+    def fn(job: HighlightJob, report: ProgressFn) -> None:
         report(0.3, "rendering clip 1")
         time.sleep(0.3)
         report(0.4, "rendering clip 2")  # 0.3 s after the last write: persisted
@@ -126,10 +125,10 @@ def test_progress_is_visible_and_throttled(rj_catalog: Catalog) -> None:
 
 
 def test_failure_messages(rj_catalog: Catalog) -> None:
-    def render_fails(job: HighlightJob, report: ReportFn) -> None:
+    def render_fails(job: HighlightJob, report: ProgressFn) -> None:
         raise RenderError("ffmpeg (reel) failed (exit 1): moov atom not found\nsecond line")
 
-    def bug(job: HighlightJob, report: ReportFn) -> None:
+    def bug(job: HighlightJob, report: ProgressFn) -> None:
         raise KeyError("video_id")
 
     with JobRunner(rj_catalog, workers=2) as runner:
@@ -156,7 +155,7 @@ def test_bounded_concurrency(rj_catalog: Catalog) -> None:
     running = 0
     peak = 0
 
-    def fn(job: HighlightJob, report: ReportFn) -> None:
+    def fn(job: HighlightJob, report: ProgressFn) -> None:
         nonlocal running, peak
         with lock:
             running += 1
@@ -189,7 +188,7 @@ def test_recovery_after_restart(rj_db: Path) -> None:
     block = threading.Event()
     started = threading.Event()
 
-    def stuck(job: HighlightJob, report: ReportFn) -> None:
+    def stuck(job: HighlightJob, report: ProgressFn) -> None:
         started.set()
         report(0.6, "rendering")
         block.wait(30)
@@ -211,7 +210,7 @@ def test_recovery_after_restart(rj_db: Path) -> None:
 
     seen: list[str] = []
 
-    def finish(job: HighlightJob, report: ReportFn) -> HighlightResult:
+    def finish(job: HighlightJob, report: ProgressFn) -> HighlightResult:
         seen.append(job.request_id)
         return _result(job)
 
@@ -244,7 +243,7 @@ def test_recovery_after_restart(rj_db: Path) -> None:
 
 
 def _blocker(started: threading.Event, release: threading.Event):
-    def fn(job, report: ReportFn) -> None:
+    def fn(job, report: ProgressFn) -> None:
         started.set()
         while not release.wait(0.05):
             report(0.5, "working")  # every report is a stop point
@@ -375,7 +374,7 @@ def test_index_jobs_keep_their_per_file_outcomes(rj_db: Path) -> None:
     catalog = Catalog(rj_db)
     outcome = IndexFileOutcome(path="/v/a.mp4", video_id="abc", action="indexed", message="")
 
-    def fails(job, report: ReportFn) -> None:
+    def fails(job, report: ProgressFn) -> None:
         bad = IndexFileOutcome(path="/v/b.txt", action="failed", message="not a video")
         raise with_job_output(MediaError("not a video"), [bad])
 

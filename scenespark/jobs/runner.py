@@ -33,7 +33,6 @@ from scenespark.types import AnyJob, Job, JobKind, JobStatus, new_job, utc_now
 
 log = logging.getLogger(__name__)
 
-ReportFn = ProgressFn  # the name the job functions and tests know
 JobFn = Callable[[AnyJob, ProgressFn], object]
 
 INTERRUPTED_MESSAGE = "interrupted by a server restart"

@@ -30,7 +30,7 @@ class SubtitleClipperController(Controller):
         status_code=202,
         sync_to_thread=True,
         summary="Cut the key moments of one video",
-        responses=problem_docs(404, 422),
+        responses=problem_docs(404, 422, 429),
     )
     def create(
         self, data: JSONBody[SubtitleClipperRequest], runtime: NamedDependency[ServerRuntime]

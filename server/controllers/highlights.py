@@ -55,7 +55,7 @@ class HighlightController(Controller):
         status_code=202,
         sync_to_thread=True,
         summary="Start a highlight reel from a prompt",
-        responses=problem_docs(404, 422),
+        responses=problem_docs(404, 422, 429),
     )
     def create(
         self, data: JSONBody[HighlightRequest], runtime: NamedDependency[ServerRuntime]
@@ -90,7 +90,7 @@ class HighlightController(Controller):
         status_code=202,
         sync_to_thread=True,
         summary="Re-plan a highlight job with a new duration, locked or excluded clips",
-        responses=problem_docs(404, 409, 422),
+        responses=problem_docs(404, 409, 422, 429),
     )
     def replan(
         self,

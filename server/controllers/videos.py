@@ -97,7 +97,7 @@ class VideoController(Controller):
         status_code=202,
         summary="Index a video: a path in a library root, or an upload",
         operation_class=AddVideoOperation,
-        responses=problem_docs(403, 404, 413, 415, 422, 507),
+        responses=problem_docs(403, 404, 413, 415, 422, 429, 507),
     )
     async def add(
         self, request: Request, runtime: NamedDependency[ServerRuntime]
