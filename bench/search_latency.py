@@ -301,6 +301,7 @@ def measure(engine: Engine, lib: Library, n_queries: int) -> dict[str, Any]:
 def print_table(report: dict[str, Any]) -> None:
     m = report["machine"]
     print(f"machine: {m['cores']} cores, Python {m['python']}, {m['platform']}")
+    print(f"text model: {m.get('text_model', 'auto')}")
     print(f"target: search p95 < {TARGET_P95_MS:.0f} ms at 100 h; ratio: p95 / p95(embed+chroma)")
     for s in report["sizes"]:
         print(
@@ -324,14 +325,20 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--model-threads", type=int, default=0, help="0 = the settings default")
     parser.add_argument("--keep", type=Path, help="build in this data dir and keep it")
+    parser.add_argument(
+        "--text-model", default="", help="SCENESPARK_TEXT_MODEL for the run (e.g. e5); empty = auto"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     machine = {"cores": os.cpu_count(), "python": platform.python_version()}
+    machine["text_model"] = args.text_model or "auto"
     report: dict[str, Any] = {"machine": machine | {"platform": platform.platform()}, "sizes": []}
     with tempfile.TemporaryDirectory(prefix="scenespark-bench-search-") as tmp:
         overrides: dict[str, Any] = {"home": args.keep or Path(tmp) / "home"}
         if args.model_threads:
             overrides["model_threads"] = args.model_threads
+        if args.text_model:
+            overrides["text_model"] = args.text_model
         engine = Engine(load_settings(**overrides))
         try:
             lib = Library(engine, np.random.default_rng(args.seed))
