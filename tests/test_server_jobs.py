@@ -121,6 +121,8 @@ def test_highlight_queue_limit_cancel_and_stop_while_planning(sj_settings: Setti
         assert _wait_message(client, third_id, "planning")["status"] == "running"
         index_job = _wait(client, indexing.json()["job"]["request_id"], {"done", "failed"})
         assert index_job["status"] == "failed" and index_job["outcomes"], index_job
+        shown = index_job["outcomes"][0]
+        assert shown["path"] == "notes.txt" and str(sj_settings.home) not in shown["message"]
         asked = time.monotonic()
     # leaving the client stops the server: the job stuck in planning stops promptly
     assert time.monotonic() - asked < 5.0

@@ -59,7 +59,12 @@ class JobView(BaseModel):
         video_id, message = job.params.get("video_id") or None, job.message
         outcomes: list[IndexFileOutcome] = []
         if isinstance(job, IndexJob):
-            outcomes = job.outcomes
+            outcomes = [
+                o.model_copy(
+                    update={"path": _shown(o.path, runtime), "message": _shown(o.message, runtime)}
+                )
+                for o in job.outcomes
+            ]
             video_id = job.video_id
             if outcomes and job.status == JobStatus.DONE:
                 first = outcomes[0]
