@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from scenespark.engine import Engine
+from scenespark.jobs.progress import ProgressFn
 from scenespark.media.frame_budget import BudgetFrame, Decision, FrameBudget
 from scenespark.media.imagehash import hamming
 from scenespark.models.vision_llm import CaptionFrame, FrameCaption, VisionCaptioner
@@ -28,7 +28,6 @@ from scenespark.types import Modality, Segment
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 FAILED_BATCHES_BEFORE_GIVING_UP = 3
 REUSE_DISTANCE = 4  # phash bits: a ledger row of the same time must also look the same
 
@@ -86,7 +85,7 @@ class FrameCaptioning:
         engine: Engine,
         captioner: VisionCaptioner,
         video_id: str,
-        progress: Progress,
+        progress: ProgressFn,
     ) -> None:
         settings = engine.settings
         self.catalog = engine.catalog

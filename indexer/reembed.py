@@ -9,11 +9,12 @@ video again. Videos whose extraction is also stale are re-indexed by ``rebuild``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from indexer import stages
 from indexer.signature import model_signatures, models_by_role
 from scenespark.engine import TEXT_SPACE, Engine
+from scenespark.jobs.progress import KeyedProgressFn
 from scenespark.language.scripts import dominant_language
 from scenespark.models.resolve_text import (
     MULTILINGUAL_TEXT_MODEL,
@@ -23,7 +24,6 @@ from scenespark.models.resolve_text import (
 from scenespark.store.vectors.records import segment_records
 from scenespark.types import Modality, Segment
 
-Progress = Callable[[str, float, str], None]
 TEXT_KEY = "text-model"  # progress key shown while the library is re-embedded
 
 
@@ -60,7 +60,7 @@ def _same_extraction(old: str, new: str, text_tag_new: str) -> bool:
     return old.startswith(head + "|") and old.endswith(suffix)
 
 
-def reembed_text_space(engine: Engine, on_progress: Progress | None = None) -> int:
+def reembed_text_space(engine: Engine, on_progress: KeyedProgressFn | None = None) -> int:
     """Drop the text space and embed every active text segment with the current model.
 
     Returns the number of segments embedded. Video signatures move to the new text model for

@@ -29,7 +29,7 @@ from indexer.signature import model_signatures
 from indexer.vision_status import vision_frames_missing, vision_status
 from scenespark.engine import Engine
 from scenespark.errors import MediaError, NotFoundError, SceneSparkError
-from scenespark.jobs.progress import ProgressFn, no_progress
+from scenespark.jobs.progress import KeyedProgressFn, ProgressFn, no_progress
 from scenespark.media.probe import probe_media
 from scenespark.store.vectors.records import segment_records
 from scenespark.types import (
@@ -99,7 +99,7 @@ class IndexService:
         modalities: Sequence[Modality] | None = None,
         *,
         everything: bool = False,
-        on_progress: Callable[[str, float, str], None] | None = None,
+        on_progress: KeyedProgressFn | None = None,
     ) -> list[IndexOutcome]:
         """Re-index stale modalities (model changed, failed) or the chosen ones."""
         catalog = self.engine.catalog
@@ -417,7 +417,7 @@ def _timed(fn: Callable[..., object], *args: object) -> tuple[object, float]:
     return result, round(time.perf_counter() - t0, 3)
 
 
-def _bind(callback: Callable[[str, float, str], None] | None, key: str) -> ProgressFn:
+def _bind(callback: KeyedProgressFn | None, key: str) -> ProgressFn:
     if callback is None:
         return no_progress
     return lambda fraction, message: callback(key, fraction, message)

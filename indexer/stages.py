@@ -399,10 +399,10 @@ def frames_stage(
     settings = engine.settings
     steps = _FrameSteps(engine, video_id, modalities, progress)
 
-    def on_progress(fraction: float) -> None:
+    def on_progress(fraction: float, message: str) -> None:
         if steps.captioning is not None:
             steps.captioning.set_fraction(0.95 * fraction)
-        progress(0.95 * fraction, "scanning frames")
+        progress(0.95 * fraction, message)
 
     try:
         try:

@@ -411,7 +411,7 @@ def test_scan_streams_to_callbacks(silent_video) -> None:
         silent_video,
         on_visual=visual.append,
         on_ocr=ocr.append,
-        on_progress=progress.append,
+        on_progress=lambda fraction, _message: progress.append(fraction),
         frame_interval_s=1.0,
     )
     assert visual and ocr and result.visual == [] and result.ocr == []

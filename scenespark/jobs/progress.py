@@ -1,6 +1,7 @@
 """Progress reports and stop requests: the one callback type every long task takes.
 
-``ProgressFn(fraction, message)`` reports how far a task is (0..1). ``StopCheck()`` says whether
+``ProgressFn(fraction, message)`` reports how far a task is (0..1); ``KeyedProgressFn(key,
+fraction, message)`` the same for one of several items. ``StopCheck()`` says whether
 the task should stop; a task that sees it raise :class:`JobStopped` at the next safe point.
 A :class:`StopToken` is the thread-safe flag behind a job's ``StopCheck`` (the job runner sets it
 on a cancel request or a server stop).
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 ProgressFn = Callable[[float, str], None]
+# progress of several items at once (videos of a rebuild): ``report(key, fraction, message)``
+KeyedProgressFn = Callable[[str, float, str], None]
 StopCheck = Callable[[], bool]
 T = TypeVar("T")
 

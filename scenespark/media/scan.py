@@ -30,6 +30,7 @@ from typing import Literal
 
 import numpy as np
 
+from scenespark.jobs.progress import ProgressFn
 from scenespark.media.frames import DecodedFrame, FrameReader, get_frame_reader
 from scenespark.media.imagehash import hamming, phash
 from scenespark.media.shots import ShotDetector, ShotParams, shots_from_cuts
@@ -273,7 +274,7 @@ def scan_video(
     shot_params: ShotParams | None = None,
     on_visual: Callable[[VisualSample], None] | None = None,
     on_ocr: Callable[[OcrSample], None] | None = None,
-    on_progress: Callable[[float], None] | None = None,
+    on_progress: ProgressFn | None = None,
     fps: float | None = None,
     duration_s: float | None = None,
 ) -> ScanResult:
@@ -334,7 +335,7 @@ def scan_video(
         if detector.judged_time_s is not None:
             drain(detector.judged_time_s)
         if on_progress is not None and duration_s and frame.time_s >= next_progress_s:
-            on_progress(min(1.0, frame.time_s / duration_s))
+            on_progress(min(1.0, frame.time_s / duration_s), "scanning frames")
             next_progress_s = frame.time_s + 1.0
     cuts.update(detector.finish())
     drain(None)
@@ -353,5 +354,5 @@ def scan_video(
     result.ocr_candidates = scanner.ocr_candidates
     result.elapsed_s = time.perf_counter() - started
     if on_progress is not None:
-        on_progress(1.0)
+        on_progress(1.0, "scanning frames")
     return result
