@@ -432,3 +432,29 @@ def test_leftovers_of_killed_renders_and_uploads_are_swept(tmp_path: Path) -> No
     assert sorted(removed) == sorted([work, part, upload])
     assert not work.exists() and not part.exists() and not upload.exists()
     assert all(path.exists() for path in keep) and fresh.exists()
+
+
+def test_a_server_stop_leaves_queued_jobs_queued_and_runs_nothing_after(
+    rj_catalog: Catalog,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    ran_after_stop: list[str] = []
+    stopped = threading.Event()
+
+    def late(job, report: ProgressFn) -> None:
+        if stopped.is_set():
+            ran_after_stop.append(job.request_id)
+
+    runner = JobRunner(rj_catalog, workers=1)
+    running = runner.submit("highlight", "running", {}, _blocker(started, release))
+    assert started.wait(10)
+    queued = [runner.submit("highlight", f"q{i}", {}, late) for i in range(3)]
+    assert runner.stop(grace_s=10) == []
+    stopped.set()
+    time.sleep(0.3)
+    assert ran_after_stop == []
+    first = rj_catalog.get_job(running.request_id)
+    assert first is not None and first.status == JobStatus.QUEUED and first.interruptions == 1
+    for job in queued:
+        again = rj_catalog.get_job(job.request_id)
+        assert again is not None and again.status == JobStatus.QUEUED and again.interruptions == 0

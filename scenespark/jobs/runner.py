@@ -269,13 +269,14 @@ class JobRunner:
         more interruption) and wait up to ``grace_s`` for them. Returns the ids still running.
         """
         with self._lock:
-            running = [j.request_id for j in self._jobs.values() if j.status == JobStatus.RUNNING]
-            for request_id in running:
-                self._tokens[request_id].request(SERVER_STOPPING)
-        self.shutdown(wait=False)
+            for token in self._tokens.values():
+                token.request(SERVER_STOPPING)
+        self.shutdown(wait=False)  # releases the jobs that had not started
+        with self._lock:
+            started = list(self._jobs)  # running, or picked by a worker just now
         deadline = time.monotonic() + grace_s
         unfinished: list[str] = []
-        for request_id in running:
+        for request_id in started:
             job = self.wait(request_id, timeout_s=max(0.0, deadline - time.monotonic()))
             if job.status == JobStatus.RUNNING:
                 unfinished.append(request_id)
@@ -409,9 +410,10 @@ class JobRunner:
             self.max_running_seen = max(self.max_running_seen, self._running)
             token = self._tokens[request_id]
         try:
-            if token.is_set():  # cancelled between scheduling and start
-                self._finish_stopped(request_id, token.reason)
-                return
+            if token.is_set():  # cancelled, or the server stops, before it started
+                if token.reason == CANCELLED:
+                    self._finish_cancelled(request_id)
+                return  # server stopping: it stays queued in the catalog, not interrupted
             job = self._update(
                 request_id, persist=True, status=JobStatus.RUNNING, message="running"
             )
