@@ -38,11 +38,15 @@ def cmd_add(args: argparse.Namespace) -> int:
         if problems:
             return 2
         raise InvalidInputError("no video files found in the given paths")
+    ray_address = (getattr(args, "ray", None) or settings.ray_address).strip()
     lock = WriterLock(settings, role="index")
     lock.acquire()  # ConflictError (one line) when another process writes; the shell hands
     # the files to a running server before it gets here (server.commands.cmd_index_add)
     try:
-        outcomes = index_and_report(settings, files, force=args.force, as_json=args.json)
+        if ray_address:
+            outcomes = _index_files_on_ray(settings, files, ray_address, args.force, args.json)
+        else:
+            outcomes = index_and_report(settings, files, force=args.force, as_json=args.json)
     finally:
         lock.release()
     failed = sum(1 for o in outcomes if o.action == "failed")
@@ -84,6 +88,17 @@ def index_and_report(
     service.purge_orphans(older_than_s=0.0)
     wall_s = time.perf_counter() - started
     _print_summary(outcomes, wall_s, as_json)
+    return outcomes
+
+
+def _index_files_on_ray(
+    settings: Settings, files: list[Path], address: str, force: bool, as_json: bool
+) -> list:
+    from indexer.distributed.driver import index_files_on_ray
+
+    started = time.perf_counter()
+    outcomes = index_files_on_ray(settings, files, address=address, force=force)
+    _print_summary(outcomes, time.perf_counter() - started, as_json)
     return outcomes
 
 

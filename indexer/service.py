@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -61,9 +62,82 @@ class IndexOutcome(BaseModel):
     sources: dict[str, str] = Field(default_factory=dict)
 
 
+@dataclass
+class Extracted:
+    """What the extraction stages produced for one video, for the writer (``_store``)."""
+
+    segments: dict[Modality, list[Segment]]
+    sources: dict[str, str]
+    speech: stages.SpeechOutput | None  # its language is recorded on the video
+    frames: stages.FramesOutput | None  # shots, CLIP vectors; None when not scanned
+    stage_s: dict[str, float] = field(default_factory=dict)
+
+
+Extract = Callable[[Engine, Video, list[Modality], MediaInfo, ProgressFn], Extracted]
+
+
+def extract_local(
+    engine: Engine,
+    video: Video,
+    modalities: list[Modality],
+    info: MediaInfo,
+    progress: ProgressFn,
+) -> Extracted:
+    """probe → (speech ‖ frames), in this process (speech on a thread beside the scan)."""
+    stage_s: dict[str, float] = {}
+    need_frames = Modality.VISUAL in modalities or Modality.OCR in modalities or not video.shots
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech") as pool:
+        speech_future: Future | None = None
+        if Modality.SPEECH in modalities:
+            speech_future = pool.submit(_timed, stages.speech_stage, engine, info, video.video_id)
+        frames = None
+        if need_frames:
+            t0 = time.perf_counter()
+            frames = stages.frames_stage(
+                engine,
+                info,
+                video.video_id,
+                modalities,
+                lambda f, m: progress(_SCAN_SHARE * f, m),
+            )
+            stage_s["frames"] = round(time.perf_counter() - t0, 3)
+        speech = None
+        if speech_future is not None:
+            progress(_SCAN_SHARE, "transcribing speech")
+            speech, stage_s["speech"] = speech_future.result()
+    segments, sources = collect_segments(engine, modalities, speech, frames)
+    return Extracted(segments, sources, speech, frames, stage_s)
+
+
+def collect_segments(
+    engine: Engine,
+    modalities: list[Modality],
+    speech: stages.SpeechOutput | None,
+    frames: stages.FramesOutput | None,
+) -> tuple[dict[Modality, list[Segment]], dict[str, str]]:
+    """The segments of each requested modality and where each came from."""
+    segments: dict[Modality, list[Segment]] = {}
+    sources: dict[str, str] = {}
+    if speech is not None:
+        segments[Modality.SPEECH] = speech.segments
+        sources["speech"] = speech.source
+    if frames is not None:
+        if Modality.OCR in modalities:
+            segments[Modality.OCR] = frames.ocr
+            sources["ocr"] = model_signatures(engine)["ocr"]
+        if Modality.VISUAL in modalities:
+            segments[Modality.VISUAL] = frames.visual
+            sources["visual"] = frames.visual_source
+    return segments, sources
+
+
 class IndexService:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, extract: Extract | None = None) -> None:
+        """``extract`` runs the extraction stages of one video (default: in this process,
+        :func:`extract_local`; ``indexer.distributed`` runs them on a Ray cluster). This
+        service stays the one writer either way (``_store``)."""
         self.engine = engine
+        self._extract = extract or extract_local
         self._video_locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -277,42 +351,11 @@ class IndexService:
         info: MediaInfo,
     ) -> IndexOutcome:
         engine = self.engine
-        stage_s: dict[str, float] = {}
-        need_frames = Modality.VISUAL in modalities or Modality.OCR in modalities or not video.shots
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech") as pool:
-            speech_future: Future | None = None
-            if Modality.SPEECH in modalities:
-                speech_future = pool.submit(
-                    _timed, stages.speech_stage, engine, info, video.video_id
-                )
-            frames = None
-            if need_frames:
-                t0 = time.perf_counter()
-                frames = stages.frames_stage(
-                    engine,
-                    info,
-                    video.video_id,
-                    modalities,
-                    lambda f, m: progress(_SCAN_SHARE * f, m),
-                )
-                stage_s["frames"] = round(time.perf_counter() - t0, 3)
-                video.shots = frames.shots
-            speech = None
-            if speech_future is not None:
-                progress(_SCAN_SHARE, "transcribing speech")
-                speech, stage_s["speech"] = speech_future.result()
-        segments: dict[Modality, list[Segment]] = {}
-        sources: dict[str, str] = {}
-        if speech is not None:
-            segments[Modality.SPEECH] = speech.segments
-            sources["speech"] = speech.source
+        extracted = self._extract(engine, video, modalities, info, progress)
+        segments, sources, stage_s = extracted.segments, extracted.sources, extracted.stage_s
+        speech, frames = extracted.speech, extracted.frames
         if frames is not None:
-            if Modality.OCR in modalities:
-                segments[Modality.OCR] = frames.ocr
-                sources["ocr"] = model_signatures(engine)["ocr"]
-            if Modality.VISUAL in modalities:
-                segments[Modality.VISUAL] = frames.visual
-                sources["visual"] = frames.visual_source
+            video.shots = frames.shots
         for segs in segments.values():
             stages.assign_shots(segs, video.shots)
         t0 = time.perf_counter()

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=16, description="videos indexed concurrently")
     model_threads: int = Field(0, ge=0, description="threads per model; 0 = cores / (2 x workers)")
     thumbnail_max_side: int = Field(320, ge=64, le=1280)
+    ray_address: str = Field(
+        "",
+        description="index on Ray: 'local' (a Ray instance inside the command), 'auto', "
+        "HOST:PORT of a cluster started with `ray start`; empty = no Ray",
+    )
 
     # --- search --------------------------------------------------------------------------
     search_min_score: float = Field(0.35, ge=0.0, le=1.0, description="hits below are dropped")
@@ -232,6 +237,7 @@ def apply_offline_env() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # Ray never phones home
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bars
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     # libraries that log below WARNING by default (bm25s sets its own logger to DEBUG)

@@ -120,6 +120,10 @@ class MediaError(SceneSparkError):
     exit_code = 4
 
 
+class MediaNotVisibleError(MediaError):
+    """A cluster worker cannot read a file the driver can (the media is not shared there)."""
+
+
 class ConflictError(SceneSparkError):
     """The store is owned by another process, or the resource is in a conflicting state."""
 
@@ -179,3 +183,11 @@ class ConfigError(SceneSparkError):
     status = 500
     title = "Configuration error"
     exit_code = 2
+
+
+class ClusterError(SceneSparkError):
+    """The Ray cluster cannot be reached or lost the work (``index add --ray``)."""
+
+    status = 503
+    title = "Cluster unavailable"
+    exit_code = 10

@@ -32,6 +32,13 @@ def _add_index_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="beside a running server: follow the handed-off jobs; exit 1 if any fails",
     )
+    add.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="run the stages on Ray: 'local', or HOST:PORT of a `ray start` cluster "
+        "(default: SCENESPARK_RAY_ADDRESS; empty = this machine without Ray)",
+    )
     add.set_defaults(handler=_lazy("server.commands", "cmd_index_add"))
 
     rebuild = isub.add_parser(

@@ -278,7 +278,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_index_add(args: argparse.Namespace) -> int:
     """``index add``: in this process, or handed to the server that owns the data dir."""
     settings = get_settings()
-    client = connect(settings)
+    ray_address = (getattr(args, "ray", None) or settings.ray_address).strip()
+    client = None if ray_address else connect(settings)  # --ray: this process drives the run
     if client is None:
         from indexer.cli import cmd_add
 

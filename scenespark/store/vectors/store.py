@@ -74,6 +74,11 @@ class VectorStore:
         except Exception:
             reported = MAX_BATCH
         self.max_batch = max(1, min(MAX_BATCH, reported if reported > 0 else MAX_BATCH))
+        # llama-index's package has import cycles: two threads importing it for the first time
+        # at once (e.g. two videos stored together) get "partially initialized module"
+        # ImportErrors, so the store imports it once, here, before any thread writes
+        import llama_index.core.schema
+        import llama_index.vector_stores.chroma  # noqa: F401
 
     def _query_pool(self) -> ThreadPoolExecutor:
         with self._lock:
