@@ -85,6 +85,9 @@ class Settings(BaseSettings):
 
     # --- search --------------------------------------------------------------------------
     search_min_score: float = Field(0.35, ge=0.0, le=1.0, description="hits below are dropped")
+    search_word_moments: bool = Field(
+        True, description="narrow long speech hits to the best-matching words of the sentence"
+    )
 
     # --- highlights / LLM ----------------------------------------------------------------
     llm_base_url: str = Field("", description="OpenAI-compatible endpoint; empty = offline planner")

@@ -24,6 +24,7 @@ from scenespark.search.fusion import (
     calibrate,
     confidence_label,
 )
+from scenespark.search.moments import narrow_speech_hits
 from scenespark.search.query_intent import understand
 from scenespark.store.catalog import Catalog
 from scenespark.types import (
@@ -80,6 +81,10 @@ class SearchEngine:
         hits = [self._to_hit(span, videos.get(span.video_id)) for span in spans]
         hits = [h for h in hits if h.score >= min_score]
         hits.sort(key=lambda h: (-h.score, h.video_id, h.start_s))
+        if settings.search_word_moments:  # a speech hit is the moment, not the whole sentence
+            narrow_speech_hits(
+                hits[: request.top_k], spans, intent.topic, self.engine.models.text().embed_texts
+            )
         response = SearchResponse(query=query)
         if request.group_by == "video":
             response.videos = _group_by_video(hits, request.top_k)
