@@ -295,6 +295,12 @@ class HighlightRequest(BaseModel):
     stream_copy: JsonBool = Field(False, description="fast raw clips (keyframe-aligned, not exact)")
     locked_clip_ids: IdList = Field(default_factory=list)
     excluded_clip_ids: IdList = Field(default_factory=list)
+    instructions: str | None = Field(
+        None,
+        max_length=2000,
+        description="replaces the LLM's task instructions (GET /api/v1/prompts); the data "
+        "fencing and the answer schema stay",
+    )
 
 
 class Clip(BaseModel):

@@ -27,6 +27,7 @@ from server.controllers.highlights import HighlightController
 from server.controllers.jobs import JobController
 from server.controllers.media import MediaController
 from server.controllers.pages import STATIC_DIR, PageController
+from server.controllers.prompts import PromptController
 from server.controllers.search import SearchController
 from server.controllers.session import SessionController
 from server.controllers.videos import VideoController
@@ -88,6 +89,7 @@ def create_app(
             videos,
             JobController,
             HighlightController,
+            PromptController,
             SubtitleClipperController,
             MediaController,
             PageController,

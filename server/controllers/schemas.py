@@ -193,6 +193,9 @@ class ReplanRequest(BaseModel):
     locked_clip_ids: IdList | None = Field(None, description="keep these clips")
     excluded_clip_ids: IdList | None = Field(None, description="never use these clips again")
     order: Literal["chronological", "relevance"] | None = None
+    instructions: str | None = Field(
+        None, max_length=2000, description="replace the LLM's task instructions for this re-plan"
+    )
 
 
 class SubtitleClipperRequest(BaseModel):
