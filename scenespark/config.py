@@ -85,8 +85,17 @@ class Settings(BaseSettings):
 
     # --- search --------------------------------------------------------------------------
     search_min_score: float = Field(0.35, ge=0.0, le=1.0, description="hits below are dropped")
+    highlight_min_score: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="absolute relevance floor for reel candidates (search's cut-off is "
+        "search_min_score); 0 = only the planner's relative rule",
+    )
     search_word_moments: bool = Field(
-        True, description="narrow long speech hits to the best-matching words of the sentence"
+        False,
+        description="narrow long speech hits to the best-matching words of the sentence "
+        "(off by default: corpus_a's truth is whole narration sentences)",
     )
 
     # --- highlights / LLM ----------------------------------------------------------------

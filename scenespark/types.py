@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    model_validator,
 )
 
 
@@ -275,6 +276,28 @@ class SearchResponse(BaseModel):
 # --------------------------------------------------------------------------------------------
 
 
+class ClipSpan(BaseModel):
+    """A span chosen by hand (a transcript re-cut): cut exactly here."""
+
+    video_id: Ident
+    start_s: Seconds
+    end_s: Seconds
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClipSpan:
+        if self.end_s - self.start_s < MIN_CLIP_S:
+            raise ValueError(f"end_s must be at least {MIN_CLIP_S:g} s after start_s")
+        if self.end_s - self.start_s > MAX_CLIP_S:
+            raise ValueError(f"a clip lasts at most {MAX_CLIP_S:g} s")
+        return self
+
+
+ClipSpanList = Annotated[
+    list[ClipSpan],
+    Field(min_length=1, max_length=MAX_LISTED_IDS, description=f"at most {MAX_LISTED_IDS}"),
+]
+
+
 class HighlightRequest(BaseModel):
     prompt: str = Field(
         min_length=1, max_length=2000, examples=["a 30-second highlight of the animals"]
@@ -295,6 +318,11 @@ class HighlightRequest(BaseModel):
     stream_copy: JsonBool = Field(False, description="fast raw clips (keyframe-aligned, not exact)")
     locked_clip_ids: IdList = Field(default_factory=list)
     excluded_clip_ids: IdList = Field(default_factory=list)
+    clips: ClipSpanList | None = Field(
+        None,
+        description="explicit spans (a transcript re-cut): rendered as given, in this order; "
+        "no search or planning",
+    )
     instructions: str | None = Field(
         None,
         max_length=2000,

@@ -103,3 +103,19 @@ def test_a_budget_the_material_cannot_fill_says_why() -> None:
     assert plan.target_duration_s == 25.0
     assert plan.duration_s < 20.0
     assert any("shorter" in w and "asked 25 s" in w for w in plan.warnings), plan.warnings
+
+
+def test_a_facet_search_would_not_answer_gets_no_clip_of_its_own() -> None:
+    # "people outdoors" matched only weakly (below search's cut-off): it does not pull in its
+    # best, off-topic candidate, and the result says nothing relevant was found for it
+    cands = [
+        cand("c1", 10, 18, 0.8, "city life", transcript="traffic in the morning rush"),
+        cand("c2", 30, 38, 0.76, "city life", transcript="bikes on the city street"),
+        cand("c3", 0, 7, 0.2, "people outdoors", ocr_text="CHAPTER 1: THE MEADOW"),
+    ]
+    request = HighlightRequest(prompt="a 15-second montage of city life and people outdoors")
+    plan = plan_highlight(request, cands, bounds())
+    assert "c3" not in used_ids(plan)
+    coverage = {f.facet: (f.found, f.covered) for f in plan.facets}
+    assert coverage == {"city life": (True, True), "people outdoors": (False, False)}
+    assert "nothing relevant found for 'people outdoors'" in plan.warnings

@@ -331,3 +331,21 @@ def _engine_when_up(settings: Settings, server: subprocess.Popen) -> Engine:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise
             time.sleep(0.3)
+
+
+def test_explicit_clips_render_exactly_as_given(ix_engine, ix_indexed) -> None:
+    """A transcript re-cut: the spans are cut where asked, in the order asked, no planner."""
+    from scenespark.highlights.service import HighlightService
+    from scenespark.types import ClipSpan, HighlightRequest
+
+    vid = ix_indexed.video_id
+    spans = [
+        ClipSpan(video_id=vid, start_s=8.0, end_s=10.5),
+        ClipSpan(video_id=vid, start_s=1.0, end_s=3.0),
+    ]
+    result = HighlightService(ix_engine).run(HighlightRequest(prompt="re-cut", clips=spans))
+    assert result.planner == "explicit"
+    assert [(c.start_s, c.end_s) for c in result.clips] == [(8.0, 10.5), (1.0, 3.0)]
+    assert result.clips[1].title  # labelled from the narration it holds
+    assert result.duration_s == pytest.approx(4.5, abs=0.15)
+    assert result.reel_path and result.srt_path

@@ -45,6 +45,9 @@ class PlannerParams(BaseModel):
     # search's relevance cut-off (SCENESPARK_SEARCH_MIN_SCORE): nothing below it enters a reel,
     # unless the prompt asks for everything in named videos
     min_score: float = Field(0.0, ge=0.0, le=1.0)
+    # a facet of a multi-part prompt counts (gets its own clip and its own relative cut) only
+    # when search would answer it: its best candidate reaches search's cut-off
+    facet_min_score: float = Field(0.35, ge=0.0, le=1.0)
     mmr_lambda: float = Field(0.75, ge=0.0, le=1.0)  # relevance weight vs. redundancy
     video_penalty: float = Field(0.05, ge=0.0)  # per clip already chosen from the same video
     duplicate_similarity: float = Field(0.8, gt=0.0, le=1.0)
@@ -119,9 +122,10 @@ def filter_relevant(
     for c in candidates:
         for f in c.facets:
             facet_top[f] = max(facet_top.get(f, 0.0), c.score)
+    credible = {f: v for f, v in facet_top.items() if v >= params.facet_min_score}
 
     def floor(c: Candidate) -> float:
-        reference = min((facet_top[f] for f in c.facets), default=top)
+        reference = min((credible[f] for f in c.facets if f in credible), default=top)
         return max(absolute, params.min_relative_score * reference)
 
     kept = [
@@ -245,6 +249,7 @@ def plan_highlight(
         result.facets = coverage(facets, [], set())
         result.warnings = [*warnings, f"no relevant material found for '{parsed.topic}'"]
         return result
+    ranked = [_credible_facets(c, params.facet_min_score, ranked) for c in ranked]
     ranked, facet_leaders = facet_first(ranked, facets)
 
     choice = _llm_choice(llm, request, ranked, params, target_s)
@@ -278,10 +283,17 @@ def plan_highlight(
     _add_clips(result, solved.clips, candidates, choice.labels, parsed.topic)
     result.duration_s = solved.total_s
     chosen = {i for sc in solved.clips for i in sc.candidate_ids}
-    result.facets = coverage(facets, relevant, chosen)
+    result.facets = coverage(facets, ranked, chosen)
     result.warnings = warnings + solved.warnings + coverage_warnings(result.facets)
     _name_the_reel(result, choice.plan, parsed.topic)
     return result
+
+
+def _credible_facets(c: Candidate, min_score: float, pool: list[Candidate]) -> Candidate:
+    """The candidate with only the facets that search would answer (some candidate of the
+    facet reaches ``min_score``): a facet without credible material gets no clip of its own."""
+    keep = [f for f in c.facets if any(f in o.facets and o.score >= min_score for o in pool)]
+    return c if keep == c.facets else c.model_copy(update={"facets": keep})
 
 
 # ---- the steps -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 from scenespark.engine import Engine
 from scenespark.errors import InvalidInputError, NotFoundError
 from scenespark.highlights.candidates import BoundaryIndex, Candidate, candidates_from_hits
+from scenespark.highlights.explicit import plan_from_spans
 from scenespark.highlights.facets import prompt_facets, topic_facets
 from scenespark.highlights.llm import LLMPlanner
 from scenespark.highlights.planner import PlannerParams, plan_highlight
@@ -84,31 +85,41 @@ class HighlightService:
         settings = self.engine.settings
         out_dir = self.out_dir(request_id)
         report(0.02, "finding candidate moments")
-        if parent_request_id:
+        if request.clips:  # a re-cut by hand: the spans as given, no search and no planner
+            candidates = []
+        elif parent_request_id:
             candidates = self._load_candidates(parent_request_id)
         else:
             candidates = self._candidates(request)
         out_dir.mkdir(parents=True, exist_ok=True)
         _save_candidates(out_dir / CANDIDATES_FILE, candidates)
-        videos = self._videos({c.video_id for c in candidates})
+        videos = self._videos(
+            {c.video_id for c in candidates} | {s.video_id for s in request.clips or []}
+        )
         speech = {vid: self.engine.catalog.segments(vid, [Modality.SPEECH]) for vid in videos}
         boundaries = {
             vid: BoundaryIndex.build(vid, video.duration_s, speech[vid], video.shots)
             for vid, video in videos.items()
         }
         report(0.15, "planning the reel")
-        plan = run_stoppable(
-            lambda: plan_highlight(
-                request,
-                candidates,
-                boundaries,
-                llm=LLMPlanner.from_settings(settings),
-                params=PlannerParams(min_score=settings.search_min_score),
-                max_target_s=settings.max_reel_s,
-            ),
-            should_stop,
-            name="planner",
-        )
+        if request.clips:
+            plan = plan_from_spans(request, videos, speech)
+        else:
+            plan = run_stoppable(
+                lambda: plan_highlight(
+                    request,
+                    candidates,
+                    boundaries,
+                    llm=LLMPlanner.from_settings(settings),
+                    params=PlannerParams(
+                        min_score=settings.highlight_min_score,
+                        facet_min_score=settings.search_min_score,
+                    ),
+                    max_target_s=settings.max_reel_s,
+                ),
+                should_stop,
+                name="planner",
+            )
         check_stop(should_stop)
         result = HighlightResult(
             title=plan.title,
@@ -187,8 +198,10 @@ class HighlightService:
                     c.facets.extend(f for f in found if f not in c.facets)
         titled = self._titled_videos(parsed.topic, request.video_ids)
         candidates += self._shot_candidates(titled, "title", first_id=len(candidates) + 1)
-        if not candidates and request.video_ids and parsed.wants_everything:
-            # "everything in these videos": the chosen videos are the material, matched or not
+        floor_on = self.engine.settings.highlight_min_score > 0
+        if not candidates and request.video_ids and (parsed.wants_everything or not floor_on):
+            # the chosen videos are the material, matched or not: always for "everything in
+            # these videos", otherwise only without an absolute floor (SCENESPARK_HIGHLIGHT_MIN_SCORE)
             candidates = self._shot_candidates(request.video_ids, "video")
         return candidates
 

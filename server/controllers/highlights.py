@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from scenespark.errors import ConflictError, NotFoundError, ValidationFailedError
+from scenespark.highlights.explicit import check_spans
 from scenespark.types import AnyJob, HighlightJob, HighlightRequest, JobStatus
 from server.controllers.schemas import JobRef, JobView, ReplanRequest
 from server.problems import problem_docs
@@ -38,6 +39,10 @@ def check_highlight_request(request: HighlightRequest, runtime: ServerRuntime) -
         raise ValidationFailedError(f"clips both locked and excluded: {', '.join(sorted(both))}")
     for video_id in request.video_ids or []:
         runtime.engine.catalog.require_video(video_id)
+    if request.clips:  # a re-cut: every span inside a known video
+        catalog = runtime.engine.catalog
+        ids = sorted({span.video_id for span in request.clips})
+        check_spans(request.clips, {vid: catalog.require_video(vid) for vid in ids})
 
 
 def highlight_job(runtime: ServerRuntime, request_id: str) -> HighlightJob:
@@ -89,7 +94,7 @@ class HighlightController(Controller):
         "/{request_id:str}/replan",
         status_code=202,
         sync_to_thread=True,
-        summary="Re-plan a highlight job with a new duration, locked or excluded clips",
+        summary="Re-plan a highlight job: new duration, locked/excluded clips or explicit spans",
         responses=problem_docs(404, 409, 422, 429),
     )
     def replan(

@@ -11,6 +11,7 @@ from scenespark.types import (
     MAX_ID_CHARS,
     AnyJob,
     Clip,
+    ClipSpanList,
     HighlightJob,
     HighlightResult,
     IdList,
@@ -21,6 +22,7 @@ from scenespark.types import (
     ModelInfo,
     ReelSeconds,
     Video,
+    Word,
 )
 from server.paths import relative_paths
 from server.runtime import ServerRuntime
@@ -196,6 +198,24 @@ class ReplanRequest(BaseModel):
     instructions: str | None = Field(
         None, max_length=2000, description="replace the LLM's task instructions for this re-plan"
     )
+    clips: ClipSpanList | None = Field(
+        None, description="explicit spans (a transcript re-cut), rendered as given"
+    )
+
+
+class TranscriptSentence(BaseModel):
+    start_s: float
+    end_s: float
+    text: str
+    words: list[Word] = Field(default_factory=list, description="Whisper word timings")
+
+
+class Transcript(BaseModel):
+    """A video's speech as sentences (the units search and highlights use), with word timings:
+    what the page's transcript re-cut ticks and nudges."""
+
+    video_id: str
+    sentences: list[TranscriptSentence] = Field(default_factory=list)
 
 
 class SubtitleClipperRequest(BaseModel):

@@ -24,12 +24,14 @@ from litestar.params import FromPath
 from pydantic import ValidationError
 
 from scenespark.errors import PayloadTooLargeError
-from scenespark.types import AnyJob
+from scenespark.types import AnyJob, Modality
 from server.controllers.highlights import job_ref
 from server.controllers.schemas import (
     AddVideoRequest,
     AddVideoResponse,
     JobView,
+    Transcript,
+    TranscriptSentence,
     VideoList,
     VideoView,
 )
@@ -169,6 +171,25 @@ class VideoController(Controller):
         self, video_id: FromPath[str], runtime: NamedDependency[ServerRuntime]
     ) -> VideoView:
         return VideoView.of(runtime.engine.catalog.require_video(video_id))
+
+    @get(
+        "/{video_id:str}/transcript",
+        sync_to_thread=True,
+        summary="A video's speech as sentences with word timings",
+        responses=problem_docs(404),
+    )
+    def transcript(
+        self, video_id: FromPath[str], runtime: NamedDependency[ServerRuntime]
+    ) -> Transcript:
+        catalog = runtime.engine.catalog
+        catalog.require_video(video_id)
+        return Transcript(
+            video_id=video_id,
+            sentences=[
+                TranscriptSentence(start_s=s.start_s, end_s=s.end_s, text=s.text, words=s.words)
+                for s in catalog.segments(video_id, [Modality.SPEECH])
+            ],
+        )
 
     @delete(
         "/{video_id:str}",

@@ -20,6 +20,7 @@ import {
   statusLabel,
 } from "./reel.js";
 import { whenShown } from "./router.js";
+import { setupRecut, showRecut } from "./transcripts.js";
 
 const highlight = { requestId: null, pollToken: 0, result: null, locked: new Set(), excluded: new Set() };
 
@@ -231,6 +232,7 @@ function renderHighlight(job) {
   $("hl-clips").hidden = empty;
   $("replan-form").hidden = empty;
   $("replan-duration").placeholder = replanPlaceholder(job);
+  showRecut(empty ? null : job);
 }
 
 function renderReelPlayer(job, empty) {
@@ -277,6 +279,7 @@ export function setupHighlights() {
   guardImeEnter($("hl-prompt"));
   $("highlight-form").addEventListener("submit", startHighlight);
   $("replan-form").addEventListener("submit", replan);
+  setupRecut((requestId) => openJob(requestId, { keepResult: true }));
   document.addEventListener("library-changed", renderVideoFilter);
   setupHistory({
     currentId: () => highlight.requestId,
