@@ -908,3 +908,46 @@ def test_remove_video_asks_for_confirmation(web_page, web_indexed_video: str) ->
     expect(card).to_have_count(0)
     assert messages and "Remove" in messages[0]
     expect(page.locator("#alert")).to_be_hidden()
+
+
+def test_a_reel_is_recut_from_its_transcript(web_page, web_indexed_video: str) -> None:
+    """The reel's source opens as a transcript with its sentences ticked; tick one sentence,
+    move its end a word earlier, re-render: the new reel is exactly that span."""
+    page = web_page
+    page.get_by_role("tab", name="Highlights").click()
+    page.locator(f"#hl-video-checks input[value='{web_indexed_video}']").check()
+    page.get_by_label("What should the highlight reel show?").fill("the garden and tomatoes")
+    page.get_by_label("Target duration (s)", exact=True).fill("8")
+    page.get_by_label("What should the highlight reel show?").press("Enter")
+    _wait_highlight(page)
+    request_id = page.locator("#hl-result").get_attribute("data-request-id")
+    form = page.locator("#recut-form")
+    expect(form).to_be_visible()
+    boxes = form.locator(f"fieldset[data-video-id='{web_indexed_video}'] input[type=checkbox]")
+    assert boxes.count() >= 2
+    assert form.locator("input[type=checkbox]:checked").count() >= 1  # the reel's sentences
+    for i in range(boxes.count()):
+        boxes.nth(i).uncheck()
+    boxes.nth(1).check()
+    form.get_by_role("button", name="End one word earlier").click()
+    base = page.url.split("#")[0].rstrip("/")
+    transcript = page.request.get(f"{base}/api/v1/videos/{web_indexed_video}/transcript").json()
+    sentence = transcript["sentences"][1]
+    ends = sorted({w["end_s"] for s in transcript["sentences"] for w in s["words"]})
+    expected_end = ends[ends.index(sentence["end_s"]) - 1] if sentence["words"] else None
+    form.get_by_role("button", name="Re-render").click()
+    page.wait_for_function(
+        f"() => document.getElementById('hl-result').dataset.requestId !== {request_id!r}",
+        timeout=HIGHLIGHT_TIMEOUT_S * 1000,
+    )
+    _wait_highlight(page)
+    _raise_alert(page, "re-cut")
+    new_id = page.locator("#hl-result").get_attribute("data-request-id")
+    job = page.request.get(f"{base}/api/v1/highlights/{new_id}").json()
+    assert job["status"] == "done", job
+    [clip] = job["result"]["clips"]
+    assert clip["start_s"] == pytest.approx(max(0.0, sentence["start_s"] - 0.1), abs=0.002)
+    if expected_end is not None:
+        assert clip["end_s"] == pytest.approx(expected_end + 0.1, abs=0.002)
+    assert job["result"]["planner"] == "explicit"
+    expect(page.locator("#clip-list li.clip-card")).to_have_count(1)
