@@ -349,3 +349,31 @@ def test_explicit_clips_render_exactly_as_given(ix_engine, ix_indexed) -> None:
     assert result.clips[1].title  # labelled from the narration it holds
     assert result.duration_s == pytest.approx(4.5, abs=0.15)
     assert result.reel_path and result.srt_path
+
+
+def test_a_two_part_prompt_covers_both_parts_through_the_service(ix_engine, ix_indexed) -> None:
+    """ "the tomatoes and the spring sale": one part is spoken, the other on screen; search runs
+    per part, candidates remember which part found them, and the reel holds both."""
+    from scenespark.highlights.candidates import BoundaryIndex
+    from scenespark.highlights.planner import PlannerParams, plan_highlight
+    from scenespark.highlights.service import HighlightService
+    from scenespark.types import HighlightRequest
+
+    request = HighlightRequest(
+        prompt="a 10-second highlight of the tomatoes and the spring sale", min_clip_s=1.0
+    )
+    candidates = HighlightService(ix_engine)._candidates(request)
+    found = {f for c in candidates for f in c.facets}
+    assert found == {"tomatoes", "spring sale"}, [(c.start_s, c.facets) for c in candidates]
+    video = ix_engine.catalog.get_video(ix_indexed.video_id)
+    speech = ix_engine.catalog.segments(video.video_id, [Modality.SPEECH])
+    bounds = {
+        video.video_id: BoundaryIndex.build(video.video_id, video.duration_s, speech, video.shots)
+    }
+    params = PlannerParams(facet_min_score=ix_engine.settings.search_min_score)
+    plan = plan_highlight(request, candidates, bounds, params=params)
+    assert plan.target_duration_s == 10.0
+    assert [(f.facet, f.covered) for f in plan.facets] == [
+        ("tomatoes", True),
+        ("spring sale", True),
+    ], plan.warnings
