@@ -86,7 +86,7 @@ def index_once(
     if result.returncode != 0:
         raise SystemExit(f"{label}: index add failed:\n{result.stderr[-2000:]}")
     summary = json.loads(result.stdout)
-    store_s = sum(v.get("stage_s", {}).get("store", 0.0) for v in summary["videos"])
+    store_s = sum(v.get("stage_s", {}).get("embed_store", 0.0) for v in summary["videos"])
     return {
         "config": label,
         "videos": summary["indexed"],
@@ -95,7 +95,7 @@ def index_once(
         "videos_per_h": round(summary["indexed"] / wall_s * 3600, 1),
         "x_realtime": round(summary["media_s"] / wall_s, 2),
         "segments": sum(summary["segments"].values()),
-        "writer_s": round(store_s, 1),  # the driver's catalog + Chroma writes, all videos
+        "writer_s": round(store_s, 1),  # the driver: text embedding + catalog + Chroma writes
     }
 
 
