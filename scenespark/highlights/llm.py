@@ -26,6 +26,7 @@ from scenespark.errors import LLMError
 from scenespark.highlights.candidates import Candidate
 from scenespark.language.rules import rules_for
 from scenespark.language.sentences import truncate_chars
+from scenespark.models.json_chat import ChatFailure, JsonChat, ResponseFormat
 from scenespark.models.vision_llm import jpeg_data_url
 from scenespark.types import HighlightRequest
 
@@ -37,7 +38,7 @@ MAX_EVIDENCE_CHARS = 400
 MAX_PROMPT_CHARS = 1000
 MAX_LLM_CANDIDATES = 40
 MAX_KEYFRAMES = 12  # images sent with SCENESPARK_LLM_SEND_KEYFRAMES (thumbnails, ~10 KB each)
-_FORMATS = ("json_schema", "json_object", "none")
+_FORMATS: tuple[ResponseFormat, ...] = ("json_schema", "json_object", "none")
 _FENCE_RE = re.compile(r"<<<+|>>>+|```+|candidates_data", re.IGNORECASE)
 
 MAX_INSTRUCTIONS_CHARS = 2000
@@ -261,7 +262,7 @@ class LLMPlanner:
             # exponential back-off and jitter, honouring Retry-After.
             max_retries=settings.llm_retries,
         )
-        self._format_index = 0  # advances when the server rejects a response_format
+        self.chat = JsonChat(self.client, self.model, _FORMATS, name="LLM endpoint")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMPlanner | None:
@@ -326,56 +327,18 @@ class LLMPlanner:
 
     # ---- transport -------------------------------------------------------------------------
     def _complete(self, messages: list[dict[str, Any]], ids: list[str]) -> str:
-        """One completion (retried by the client, see ``max_retries``). An endpoint that rejects
-        a ``response_format`` (HTTP 400/422) is asked again with the next simpler format."""
+        """One completion (retried by the client, see ``max_retries``; an endpoint that rejects a
+        ``response_format`` is asked again with the next simpler one, see :class:`JsonChat`)."""
         attempts = 1 + self.settings.llm_retries
-        while True:
-            fmt = _FORMATS[self._format_index]
-            kwargs: dict[str, Any] = {}
-            if fmt == "json_schema":
-                kwargs["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": _json_schema(ids),
-                }
-            elif fmt == "json_object":
-                kwargs["response_format"] = {"type": "json_object"}
-            try:
-                response = self.client.chat.completions.create(
-                    model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
-                    temperature=0,
-                    **kwargs,
-                )
-            except openai.APITimeoutError as exc:
-                raise LLMError(
-                    f"LLM endpoint failed after {attempts} attempt(s): "
-                    f"timed out after {self.settings.llm_timeout_s:g} s"
-                ) from exc
-            except openai.APIConnectionError as exc:
-                raise LLMError(
-                    f"LLM endpoint failed after {attempts} attempt(s): "
-                    f"connection failed ({_one_line(exc)})"
-                ) from exc
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                if status in (400, 422) and self._format_index < len(_FORMATS) - 1:
-                    log.info("LLM endpoint rejected response_format=%s; falling back", fmt)
-                    self._format_index += 1
-                    continue  # not a failed attempt: same request, simpler format
-                if status >= 500 or status in (408, 409, 429):
-                    raise LLMError(
-                        f"LLM endpoint failed after {attempts} attempt(s): HTTP {status}"
-                    ) from exc
-                raise LLMError(
-                    f"LLM endpoint rejected the request: HTTP {status} {_one_line(exc)}"
-                ) from exc
-            if not response.choices:
-                return ""
-            return response.choices[0].message.content or ""
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200]
+        try:
+            return self.chat.complete(messages, json_schema=lambda: _json_schema(ids))
+        except ChatFailure as exc:
+            if exc.kind == "rejected":
+                raise LLMError(f"LLM endpoint rejected the request: {exc.detail}") from exc
+            detail = f"HTTP {exc.status}" if exc.kind == "transient" else exc.detail
+            if exc.kind == "timeout":
+                detail = f"timed out after {self.settings.llm_timeout_s:g} s"
+            raise LLMError(f"LLM endpoint failed after {attempts} attempt(s): {detail}") from exc
 
 
 class PromptTemplates(BaseModel):

@@ -17,7 +17,6 @@ import io
 import json
 import logging
 import re
-import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,6 +26,7 @@ from pydantic import BaseModel, Field, ValidationError
 from scenespark.config import Settings
 from scenespark.errors import ModelUnavailableError
 from scenespark.models.base import Tag
+from scenespark.models.json_chat import ChatFailure, JsonChat, ResponseFormat
 from scenespark.models.resolve import Resolution, endpoint_host
 from scenespark.types import ModelInfo
 
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 MAX_CAPTION_CHARS = 300
 MAX_TAGS = 8
 MAX_TAG_CHARS = 40
-_FORMATS: tuple[str, ...] = ("json_object", "none")
+_FORMATS: tuple[ResponseFormat, ...] = ("json_object", "none")
 
 SYSTEM_PROMPT = """You describe video frames for a search index.
 You get several frames, each introduced by a line "Frame <index> at <time>".
@@ -196,8 +196,7 @@ class VisionCaptioner:
             timeout=settings.vision_timeout_s,
             max_retries=settings.vision_retries,
         )
-        self._format_index = 0  # advances when the endpoint rejects a response_format
-        self._lock = threading.Lock()
+        self.chat = JsonChat(self.client, model, _FORMATS, name="vision endpoint")
 
     # ---- the VisualEncoder surface: a vision LLM has no embeddings and no label set -------
     def embed_images(self, images: list[np.ndarray]) -> np.ndarray:
@@ -265,39 +264,15 @@ class VisionCaptioner:
     def _send(
         self, messages: list[dict[str, Any]], result: CaptionBatch, jpegs: list[bytes]
     ) -> str:
-        while True:
-            with self._lock:
-                fmt = _FORMATS[self._format_index]
-            kwargs: dict[str, Any] = {}
-            if fmt == "json_object":
-                kwargs["response_format"] = {"type": "json_object"}
+        def count() -> None:
             result.requests += 1
             result.images += len(jpegs)
             result.image_bytes += sum(len(j) for j in jpegs)
-            try:
-                response = self.client.chat.completions.create(
-                    model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
-                    temperature=0,
-                    **kwargs,
-                )
-            except openai.APITimeoutError as exc:
-                raise VisionRequestError(
-                    f"timed out after {self.settings.vision_timeout_s:g} s"
-                ) from exc
-            except openai.APIConnectionError as exc:
-                raise VisionRequestError(f"connection failed ({_one_line(exc)})") from exc
-            except openai.APIStatusError as exc:
-                if exc.status_code in (400, 422) and fmt != _FORMATS[-1]:
-                    log.info("vision endpoint rejected response_format=%s; falling back", fmt)
-                    with self._lock:
-                        self._format_index = max(self._format_index, _FORMATS.index(fmt) + 1)
-                    continue
-                raise VisionRequestError(f"HTTP {exc.status_code} {_one_line(exc)}") from exc
-            if not response.choices:
-                return ""
-            return response.choices[0].message.content or ""
 
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200]
+        try:
+            return self.chat.complete(messages, on_request=count)
+        except ChatFailure as exc:
+            detail = exc.detail
+            if exc.kind == "timeout":
+                detail = f"timed out after {self.settings.vision_timeout_s:g} s"
+            raise VisionRequestError(detail) from exc
