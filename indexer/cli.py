@@ -27,17 +27,24 @@ def _fmt_duration(seconds: float) -> str:
     return f"{hours:d}:{minutes:02d}:{secs:02d}"
 
 
-def cmd_add(args: argparse.Namespace) -> int:
+def gather_video_files(paths: list[str], recursive: bool) -> tuple[list[Path], list[str]]:
+    """The video files named by ``paths`` (folders expanded); each path that is not one is
+    reported on stderr and returned as a problem. Nothing at all to index is an error."""
     from scenespark.media.probe import collect_video_files
 
-    settings = get_settings()
-    files, problems = collect_video_files([Path(p) for p in args.paths], args.recursive)
+    files, problems = collect_video_files([Path(p) for p in paths], recursive)
     for problem in problems:
         print(f"scenespark: {problem}", file=sys.stderr)
-    if not files:
-        if problems:
-            return 2
+    if not files and not problems:
         raise InvalidInputError("no video files found in the given paths")
+    return files, problems
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    files, problems = gather_video_files(args.paths, args.recursive)
+    if not files:
+        return 2
     ray_address = (getattr(args, "ray", None) or settings.ray_address).strip()
     lock = WriterLock(settings, role="index")
     lock.acquire()  # ConflictError (one line) when another process writes; the shell hands

@@ -284,15 +284,11 @@ def cmd_index_add(args: argparse.Namespace) -> int:
         from indexer.cli import cmd_add
 
         return cmd_add(args)
-    from scenespark.media.probe import collect_video_files
+    from indexer.cli import gather_video_files
 
-    files, problems = collect_video_files([Path(p) for p in args.paths], args.recursive)
-    for problem in problems:
-        print(f"scenespark: {problem}", file=sys.stderr)
+    files, problems = gather_video_files(args.paths, args.recursive)
     if not files:
-        if problems:
-            return 2
-        raise InvalidInputError("no video files found in the given paths")
+        return 2
     with client:
         return _hand_files_to_server(client, files, args) or (2 if problems else 0)
 
