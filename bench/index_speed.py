@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -150,6 +151,10 @@ def main() -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "reader": settings.frame_reader,
         "rows": rows,
+        # ru_maxrss is in KiB on Linux: the peak of this process, every model loaded and the
+        # pipeline run (what `scenespark index add` without a server holds)
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -163,6 +168,8 @@ def main() -> int:
             f"{name:<40} {row['wall_s']:>8.2f} {row['x_realtime']:>12.2f} {row['vs_baseline']:>11.2f}"
         )
     print(f"pipeline stage times: {rows['pipeline (index_file, stages overlap)']['stages_s']}")
+    print(f"peak RSS of the indexing process: {report['peak_rss_mb']} MB")
+    print(f"load average (1/5/15 min) after: {report['loadavg_after']}")
     return 0
 
 

@@ -1,5 +1,6 @@
-"""Run every benchmark in turn (`make bench`): indexing speed, search latency, render speed and
-quality on the shared corpus. Each prints its own table with its baseline from the same run."""
+"""Run every benchmark in turn (`make bench`): indexing speed and peak RSS, search latency, the
+server (warm-up, CLI search, 20 concurrent searches, peak RSS), render speed and quality on the
+shared corpus. Each prints its own table with its baseline from the same run and the hardware."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES = [
     ["index_speed.py"],
-    ["search_latency.py"],
+    ["search_latency.py", "--hours", "1,10"],
+    ["server_latency.py"],
     ["render_speed.py"],
     ["corpus_quality.py"],
     ["vision_cost.py"],

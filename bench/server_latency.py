@@ -1,0 +1,274 @@
+"""The server as a user meets it: warm-up, the CLI search, concurrency, memory.
+
+    .venv/bin/python bench/server_latency.py [--hours 1] [--concurrency 20] [--requests 100] [--json]
+
+Builds a synthetic library of ``--hours`` hours in a temp data dir (the same generator as
+bench/search_latency.py, through the real store code paths), then starts the real ``scenespark
+serve`` on it in a child process and measures, each against a baseline from the same run:
+  warm-up        the time from the start of the process to its first successful search (sent as
+                 soon as the port answers), and the latency of health polled beside it while
+                 the server says "warming"
+  cli search     wall of ``scenespark search QUERY --json`` against the running server, vs the
+                 start-up of a bare ``python -c pass`` (the floor any CLI pays)
+  concurrency    ``--concurrency`` clients sending ``--requests`` searches in all; p50/p95 and
+                 requests/s, vs the p95 of the same searches sent one at a time
+  memory         peak RSS (VmHWM) of the server after all of the above
+Every step has a time limit; the server is stopped (SIGINT, then SIGKILL) whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WARMUP_LIMIT_S = 180.0
+CLI_RUNS = 5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stats_ms(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {"n": 0}
+    a = np.asarray(seconds) * 1000.0
+    p50, p95 = np.percentile(a, [50, 95]).tolist()
+    return {"n": len(a), "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "max_ms": round(float(a.max()), 1)}  # fmt: skip
+
+
+def request(url: str, body: dict[str, Any] | None = None, timeout_s: float = 30.0) -> tuple[int, Any]:  # fmt: skip
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """Peak resident set size of a live process (Linux /proc), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024.0, 1)
+    except OSError:
+        return None
+    return None
+
+
+def build_library(home: Path, hours: float, seed: int) -> dict[str, Any]:
+    """The synthetic library of bench/search_latency.py, built in ``home``; closed after."""
+    from bench.search_latency import Library
+    from scenespark.config import apply_offline_env, load_settings
+    from scenespark.engine import Engine
+
+    apply_offline_env()
+    engine = Engine(load_settings(home=home))
+    try:
+        lib = Library(engine, np.random.default_rng(seed))
+        lib.grow_to(hours)
+        queries = [q[1] for q in lib.queries(200)]
+        return {"hours": round(lib.hours, 2), "vectors": lib.vectors, "queries": queries}
+    finally:
+        engine.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)  # fmt: skip
+    parser.add_argument("--hours", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    py = sys.executable
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    report: dict[str, Any] = {
+        "machine": machine,
+        "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+    }
+    with tempfile.TemporaryDirectory(prefix="scenespark-bench-server-") as tmp:
+        home = Path(tmp) / "home"
+        print(f"building a {args.hours} h library ...", file=sys.stderr)
+        lib = build_library(home, args.hours, args.seed)
+        queries = lib.pop("queries")
+        report["library"] = lib
+        port = free_port()
+        env = os.environ | {"SCENESPARK_HOME": str(home), "PYTHONPATH": str(ROOT)}
+        env |= {"SCENESPARK_PORT": str(port), "SCENESPARK_HOST": "127.0.0.1"}
+        base = f"http://127.0.0.1:{port}/api/v1"
+        log = (Path(tmp) / "serve.log").open("w")
+        started = time.perf_counter()
+        server = subprocess.Popen(
+            [py, "-m", "server.cli", "serve"], env=env, cwd=ROOT, stdout=log, stderr=log
+        )
+        try:
+            report |= measure(server, started, base, queries, env, args)
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+            log.close()
+            if "error" in report:
+                print((Path(tmp) / "serve.log").read_text()[-2000:], file=sys.stderr)
+    report["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_table(report)
+    return 1 if "error" in report else 0
+
+
+def measure(
+    server: subprocess.Popen[bytes],
+    started: float,
+    base: str,
+    queries: list[str],
+    env: dict[str, str],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    health_warming: list[float] = []
+    statuses: list[str] = []
+    listening_s = first_search_s = None
+    deadline = started + WARMUP_LIMIT_S
+    while listening_s is None and time.perf_counter() < deadline and server.poll() is None:
+        try:
+            request(f"{base}/health", timeout_s=30)
+            listening_s = time.perf_counter() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.05)
+    searched = threading.Event()
+
+    def poll_health() -> None:  # beside the first search: does health answer at once?
+        while not searched.is_set() and time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            try:
+                _code, body = request(f"{base}/health", timeout_s=30)
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                return
+            status = (body or {}).get("status", "?")
+            if not statuses or statuses[-1] != status:
+                statuses.append(status)
+            if status == "warming":
+                health_warming.append(time.perf_counter() - t0)
+            searched.wait(0.1)
+
+    poller = threading.Thread(target=poll_health)
+    poller.start()
+    try:
+        while listening_s is not None and time.perf_counter() < deadline:
+            code, _ = request(f"{base}/search", {"query": queries[0], "top_k": 10}, timeout_s=120)
+            if code == 200:
+                first_search_s = time.perf_counter() - started
+                break
+            time.sleep(0.1)
+    finally:
+        searched.set()
+        poller.join(timeout=35)
+    if first_search_s is None:
+        return {"error": "the server never answered a search in time"}
+    out["warmup"] = {
+        "listening_s": round(listening_s or 0.0, 2),
+        "first_search_s": round(first_search_s, 2),
+        "health_while_warming": stats_ms(health_warming),
+        "health_statuses_seen": statuses,
+    }
+    health_after = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        request(f"{base}/health")
+        health_after.append(time.perf_counter() - t0)
+    out["warmup"]["health_when_ready"] = stats_ms(health_after)
+
+    def run(cmd: list[str]) -> float:
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{cmd[2:]} failed: {done.stderr.decode()[-300:]}")
+        return time.perf_counter() - t0
+
+    py = sys.executable
+    bare = [run([py, "-c", "pass"]) for _ in range(CLI_RUNS)]
+    cli = [run([py, "-m", "server.cli", "search", q, "--json"]) for q in queries[1 : 1 + CLI_RUNS]]
+    out["cli"] = {"python -c pass (baseline)": stats_ms(bare), "scenespark search": stats_ms(cli)}
+
+    def one(q: str) -> float:
+        t0 = time.perf_counter()
+        code, _ = request(f"{base}/search", {"query": q, "top_k": 10}, timeout_s=120)
+        if code != 200:
+            raise RuntimeError(f"search answered {code}")
+        return time.perf_counter() - t0
+
+    batch = [queries[i % len(queries)] for i in range(args.requests)]
+    serial = [one(q) for q in batch[:40]]
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+        concurrent = list(pool.map(one, batch))
+    wall = time.perf_counter() - t0
+    out["concurrency"] = {
+        "one at a time (baseline)": stats_ms(serial),
+        f"{args.concurrency} concurrent": stats_ms(concurrent),
+        "requests_per_s": round(len(batch) / wall, 1),
+        "serial_requests_per_s": round(len(serial) / sum(serial), 1),
+    }
+    out["serve_peak_rss_mb"] = peak_rss_mb(server.pid)
+    return out
+
+
+def print_table(r: dict[str, Any]) -> None:
+    print(f"machine: {r['machine']}; load average before {r['loadavg_before']}, after {r['loadavg_after']}")  # fmt: skip
+    print(f"library: {r['library']['hours']} h, {r['library']['vectors']} vectors")
+    if "error" in r:
+        print(f"ERROR: {r['error']}")
+        return
+    w = r["warmup"]
+    print(f"serve: listening after {w['listening_s']} s, first search answered {w['first_search_s']} s after start")  # fmt: skip
+    print(f"health statuses seen: {' -> '.join(w['health_statuses_seen'])}")
+    print(f"{'operation':34} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
+    rows = {
+        "health while warming": w["health_while_warming"],
+        "health when ready": w["health_when_ready"],
+        **r["cli"],
+        **{k: v for k, v in r["concurrency"].items() if isinstance(v, dict)},
+    }
+    for name, s in rows.items():
+        if s.get("n"):
+            print(f"{name:34} {s['n']:>4} {s['p50_ms']:9.1f} {s['p95_ms']:9.1f} {s['max_ms']:9.1f}")
+        else:
+            print(f"{name:34} {0:>4} {'-':>9}")
+    c = r["concurrency"]
+    print(
+        f"requests/s: concurrent {c['requests_per_s']}, one at a time {c['serial_requests_per_s']}"
+    )
+    print(f"serve peak RSS: {r['serve_peak_rss_mb']} MB")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
