@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ["index_speed.py"],
     ["search_latency.py", "--hours", "1,10"],
-    ["server_latency.py"],
+    ["server_latency.py", "--hours", "10"],
     ["render_speed.py"],
     ["corpus_quality.py"],
     ["vision_cost.py"],
