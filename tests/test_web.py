@@ -887,29 +887,6 @@ def test_an_empty_reel_says_so_without_a_player_or_links(
     assert not errors, errors
 
 
-def test_remove_video_asks_for_confirmation(web_page, web_indexed_video: str) -> None:
-    page = web_page
-    card = page.locator(f"#video-list li[data-video-id='{web_indexed_video}']")
-    expect(card).to_have_count(1)
-    # dismissing the confirmation keeps the video
-    page.once("dialog", lambda dialog: dialog.dismiss())
-    card.get_by_role("button", name="Remove").click()
-    page.wait_for_timeout(500)
-    expect(card).to_have_count(1)
-    # accepting removes it
-    messages: list[str] = []
-
-    def accept(dialog) -> None:
-        messages.append(dialog.message)
-        dialog.accept()
-
-    page.once("dialog", accept)
-    card.get_by_role("button", name="Remove").click()
-    expect(card).to_have_count(0)
-    assert messages and "Remove" in messages[0]
-    expect(page.locator("#alert")).to_be_hidden()
-
-
 def test_a_reel_is_recut_from_its_transcript(web_page, web_indexed_video: str) -> None:
     """The reel's source opens as a transcript with its sentences ticked; tick one sentence,
     move its end a word earlier, re-render: the new reel is exactly that span."""
@@ -951,3 +928,27 @@ def test_a_reel_is_recut_from_its_transcript(web_page, web_indexed_video: str) -
         assert clip["end_s"] == pytest.approx(expected_end + 0.1, abs=0.002)
     assert job["result"]["planner"] == "explicit"
     expect(page.locator("#clip-list li.clip-card")).to_have_count(1)
+
+
+# Keep last: it removes the module's shared video.
+def test_remove_video_asks_for_confirmation(web_page, web_indexed_video: str) -> None:
+    page = web_page
+    card = page.locator(f"#video-list li[data-video-id='{web_indexed_video}']")
+    expect(card).to_have_count(1)
+    # dismissing the confirmation keeps the video
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    card.get_by_role("button", name="Remove").click()
+    page.wait_for_timeout(500)
+    expect(card).to_have_count(1)
+    # accepting removes it
+    messages: list[str] = []
+
+    def accept(dialog) -> None:
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    card.get_by_role("button", name="Remove").click()
+    expect(card).to_have_count(0)
+    assert messages and "Remove" in messages[0]
+    expect(page.locator("#alert")).to_be_hidden()
