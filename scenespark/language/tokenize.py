@@ -1,6 +1,6 @@
 """Keyword tokenisation for names, numbers and on-screen strings.
 
-``tokenize("TRAFFIC CAM 4 shows +17% at 08:15")`` → ``["traffic", "cam", "4", "show", "17",
+``tokenize("GATE CAM 4 shows +17% at 08:15")`` → ``["gate", "cam", "4", "show", "17",
 "percent", "8:15"]``. Rules, applied identically to documents and queries:
 
 - NFKC, lowercase; punctuation splits words ("twenty-first" → "twenty", "first").

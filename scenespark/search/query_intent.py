@@ -1,7 +1,7 @@
 """Understanding a search query: strip the search-language around the topic, and read the
 modality it hints at ("where do they *say* …", "the *slide* with …", "*shots of* …").
 
-"when does the narrator mention the kitchen window" → topic "the kitchen window", hint speech.
+"when does the speaker mention the budget review" → topic "the budget review", hint speech.
 The phrases are generic English search phrasing, not tied to any library. Queries in other
 languages are read with their table in :mod:`scenespark.language.rules`:
 "他们什么时候提到猫" → topic "猫", hint speech.

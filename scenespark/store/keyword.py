@@ -1,7 +1,7 @@
 """BM25 keyword index over the active text segments (speech, OCR, visual tagger labels).
 
 The exact/keyword signal of docs/architecture.md §6: names, numbers and on-screen strings that embeddings
-blur ("TRAFFIC CAM 4", "4.2 million", "Q3"). Tokenisation lives in :mod:`scenespark.language.tokenize`.
+blur ("GATE B12", "4.2 million", "Q3"). Tokenisation lives in :mod:`scenespark.language.tokenize`.
 
 Scores. ``raw_score`` is the BM25 score (bm25s, Lucene variant, k1=1.5, b=0.75): unbounded and
 only comparable within one query. ``score`` is normalised to 0..1 as the idf-weighted fraction of
