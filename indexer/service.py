@@ -76,6 +76,11 @@ class Extracted:
 Extract = Callable[[Engine, Video, list[Modality], MediaInfo, ProgressFn], Extracted]
 
 
+def needs_frame_scan(video: Video, modalities: list[Modality]) -> bool:
+    """The frame pass runs for OCR or visual evidence, and for shots not yet known."""
+    return Modality.VISUAL in modalities or Modality.OCR in modalities or not video.shots
+
+
 def extract_local(
     engine: Engine,
     video: Video,
@@ -85,7 +90,7 @@ def extract_local(
 ) -> Extracted:
     """probe → (speech ‖ frames), in this process (speech on a thread beside the scan)."""
     stage_s: dict[str, float] = {}
-    need_frames = Modality.VISUAL in modalities or Modality.OCR in modalities or not video.shots
+    need_frames = needs_frame_scan(video, modalities)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech") as pool:
         speech_future: Future | None = None
         if Modality.SPEECH in modalities:

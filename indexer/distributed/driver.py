@@ -25,7 +25,13 @@ from indexer.distributed import cluster
 from indexer.distributed.actors import FramesActor, SpeechActor
 from indexer.distributed.pool import StagePool
 from indexer.progress import ProgressDisplay
-from indexer.service import Extracted, IndexOutcome, IndexService, collect_segments
+from indexer.service import (
+    Extracted,
+    IndexOutcome,
+    IndexService,
+    collect_segments,
+    needs_frame_scan,
+)
 from scenespark.config import Settings
 from scenespark.engine import Engine
 from scenespark.errors import ClusterError, ConfigError
@@ -96,7 +102,7 @@ class RayExtract:
         progress: ProgressFn,
     ) -> Extracted:
         stage_s: dict[str, float] = {}
-        need_frames = Modality.VISUAL in modalities or Modality.OCR in modalities or not video.shots
+        need_frames = needs_frame_scan(video, modalities)
         speech_future = None
         if Modality.SPEECH in modalities:
             speech_future = self._side.submit(self.pools.speech.call, "run", info, video.video_id)

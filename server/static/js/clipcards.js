@@ -1,7 +1,7 @@
 // A reel's clip cards: thumbnail, source and times, tags, description, why it was chosen, play
 // and download, and the Keep (lock) / Exclude toggles that a re-plan sends.
 
-import { el } from "./dom.js";
+import { el, thumbImage } from "./dom.js";
 import { hms, humanDuration } from "./format.js";
 
 function clipToggles(clip, number, title, card, { locked, excluded }) {
@@ -58,9 +58,7 @@ export function clipCard(clip, index, ctx) {
     el(
       "div",
       { class: "thumb" },
-      clip.thumbnail_url
-        ? el("img", { src: clip.thumbnail_url, alt: "", loading: "lazy" })
-        : el("div", { class: "thumb-placeholder", "aria-hidden": "true" }),
+      thumbImage(clip.thumbnail_url),
       el("span", { class: "time-badge", text: humanDuration(clip.end_s - clip.start_s) }),
     ),
     el(

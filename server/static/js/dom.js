@@ -29,6 +29,13 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 /** Children without the null/false placeholders of conditional parts. */
+/** A card's picture: the thumbnail when there is one, else a neutral placeholder. */
+export function thumbImage(url) {
+  return url
+    ? el("img", { src: url, alt: "", loading: "lazy" })
+    : el("div", { class: "thumb-placeholder", "aria-hidden": "true" });
+}
+
 export const present = (...items) => items.flat().filter((x) => x !== null && x !== undefined && x !== false);
 
 export function showError(message) {

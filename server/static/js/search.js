@@ -1,7 +1,7 @@
 // The Search view: the query form, result cards with their evidence, a click plays the span.
 
 import { api } from "./client.js";
-import { $, busy, clearError, el, errorText, guardImeEnter, showError } from "./dom.js";
+import { $, busy, clearError, el, errorText, guardImeEnter, showError, thumbImage } from "./dom.js";
 import { hms, humanDuration, modalityName, plural, sortModalities } from "./format.js";
 import { library, videoTitle } from "./library.js";
 import { playSpan, setupSearchPlayer } from "./player.js";
@@ -118,9 +118,7 @@ function hitCard(hit, index) {
     el(
       "div",
       { class: "thumb" },
-      hit.thumbnail_url
-        ? el("img", { src: hit.thumbnail_url, alt: "", loading: "lazy" })
-        : el("div", { class: "thumb-placeholder", "aria-hidden": "true" }),
+      thumbImage(hit.thumbnail_url),
       el("span", { class: "time-badge", text: hms(hit.start_s) }),
     ),
     el(

@@ -1,7 +1,7 @@
 // The Library's cards: a video with its index state, models and segment counts, or an index job
 // whose video is not listed yet. `actions` = {cancel(job, button), remove(video), searchIn(video)}.
 
-import { el } from "./dom.js";
+import { el, thumbImage } from "./dom.js";
 import {
   basename,
   hms,
@@ -90,9 +90,7 @@ export function videoCard(video, job, actions) {
   const running = isActive(job) && video.status !== "failed";
   const status = running ? (video.status === "ready" ? "indexing" : video.status) : video.status;
   const thumbUrl = video.thumbnail_url || mediaFileUrl(video.thumbnail);
-  const thumb = thumbUrl
-    ? el("img", { src: thumbUrl, alt: "", loading: "lazy" })
-    : el("div", { class: "thumb-placeholder", "aria-hidden": "true" });
+  const thumb = thumbImage(thumbUrl);
   const titleId = `video-title-${video.video_id}`;
   return el(
     "li",
@@ -157,7 +155,7 @@ export function pendingJobCard(job, actions) {
   return el(
     "li",
     { class: "card video-card pending", dataset: { jobId: job.request_id, status: job.status } },
-    el("div", { class: "thumb" }, el("div", { class: "thumb-placeholder", "aria-hidden": "true" })),
+    el("div", { class: "thumb" }, thumbImage(null)),
     el(
       "div",
       { class: "card-body" },
