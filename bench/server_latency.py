@@ -1,6 +1,7 @@
 """The server as a user meets it: warm-up, the CLI search, concurrency, memory.
 
     .venv/bin/python bench/server_latency.py [--hours 1] [--concurrency 20] [--requests 100] [--json]
+        [--home DIR] [--warmup-only] [--rounds N] [--baseline-code DIR]
 
 Builds a synthetic library of ``--hours`` hours in a temp data dir (the same generator as
 bench/search_latency.py, through the real store code paths), then starts the real ``scenespark
@@ -14,6 +15,11 @@ serve`` on it in a child process and measures, each against a baseline from the 
                  requests/s, vs the p95 of the same searches sent one at a time
   memory         peak RSS (VmHWM) of the server after all of the above
 Every step has a time limit; the server is stopped (SIGINT, then SIGKILL) whatever happens.
+
+Start-up is measured ``--rounds`` times (a fresh server each round). ``--baseline-code DIR`` runs
+``serve`` from another checkout (e.g. the main branch) in alternate rounds on the same library:
+a before/after in one run on a noisy machine. ``--home DIR`` keeps the library there and reuses
+it on the next run (built when DIR has none).
 """
 
 from __future__ import annotations
@@ -96,6 +102,50 @@ def build_library(home: Path, hours: float, seed: int) -> dict[str, Any]:
         engine.close()
 
 
+def library_in(home: Path, hours: float, seed: int) -> dict[str, Any]:
+    """The library at ``home``: reused when a previous run left one (same hours and seed)."""
+    marker = home / "bench-library.json"
+    if marker.is_file():
+        kept = json.loads(marker.read_text())
+        if kept.get("hours_asked") == hours and kept.get("seed") == seed:
+            print(f"reusing the library in {home}", file=sys.stderr)
+            return kept["library"]
+    print(f"building a {hours} h library ...", file=sys.stderr)
+    lib = build_library(home, hours, seed)
+    marker.write_text(json.dumps({"hours_asked": hours, "seed": seed, "library": lib}))
+    return lib
+
+
+class Server:
+    """``scenespark serve`` from checkout ``code`` in a child process; stopped on exit."""
+
+    def __init__(self, code: Path, home: Path, log_path: Path) -> None:
+        self.port = free_port()
+        self.env = os.environ | {"SCENESPARK_HOME": str(home), "PYTHONPATH": str(code)}
+        self.env |= {"SCENESPARK_PORT": str(self.port), "SCENESPARK_HOST": "127.0.0.1"}
+        self.base = f"http://127.0.0.1:{self.port}/api/v1"
+        self.code = code
+        self.log_path = log_path
+        self.log = log_path.open("w")
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve"],
+            env=self.env,
+            cwd=code,
+            stdout=self.log,
+            stderr=self.log,
+        )
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.log.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)  # fmt: skip
     parser.add_argument("--hours", type=float, default=1.0)
@@ -103,40 +153,42 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--home", type=Path, help="keep (and reuse) the library here")
+    parser.add_argument("--warmup-only", action="store_true", help="start-up, health and RSS only")
+    parser.add_argument("--rounds", type=int, default=1, help="server starts to measure")
+    parser.add_argument("--baseline-code", type=Path, help="a checkout to compare start-up with")
     args = parser.parse_args()
-    py = sys.executable
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     report: dict[str, Any] = {
         "machine": machine,
         "loadavg_before": [round(x, 2) for x in os.getloadavg()],
     }
     with tempfile.TemporaryDirectory(prefix="scenespark-bench-server-") as tmp:
-        home = Path(tmp) / "home"
-        print(f"building a {args.hours} h library ...", file=sys.stderr)
-        lib = build_library(home, args.hours, args.seed)
-        queries = lib.pop("queries")
-        report["library"] = lib
-        port = free_port()
-        env = os.environ | {"SCENESPARK_HOME": str(home), "PYTHONPATH": str(ROOT)}
-        env |= {"SCENESPARK_PORT": str(port), "SCENESPARK_HOST": "127.0.0.1"}
-        base = f"http://127.0.0.1:{port}/api/v1"
-        log = (Path(tmp) / "serve.log").open("w")
-        started = time.perf_counter()
-        server = subprocess.Popen(
-            [py, "-m", "server.cli", "serve"], env=env, cwd=ROOT, stdout=log, stderr=log
-        )
-        try:
-            report |= measure(server, started, base, queries, env, args)
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
-            log.close()
-            if "error" in report:
-                print((Path(tmp) / "serve.log").read_text()[-2000:], file=sys.stderr)
+        home = args.home.resolve() if args.home else Path(tmp) / "home"
+        lib = library_in(home, args.hours, args.seed)
+        queries = lib["queries"]
+        report["library"] = {k: v for k, v in lib.items() if k != "queries"}
+        codes = [("this checkout", ROOT)]
+        if args.baseline_code:
+            codes.insert(0, ("baseline", args.baseline_code.resolve()))
+        rounds: list[dict[str, Any]] = []
+        for i in range(max(1, args.rounds)):
+            for label, code in codes:
+                last = i == args.rounds - 1 and code == ROOT
+                server = Server(code, home, Path(tmp) / f"serve-{i}-{len(rounds)}.log")
+                try:
+                    result = measure(server, queries, args, full=last and not args.warmup_only)
+                finally:
+                    server.stop()
+                    if "error" in result:
+                        print(server.log_path.read_text()[-2000:], file=sys.stderr)
+                ready = [x for x in server.log_path.read_text().splitlines() if "ready for" in x]
+                result["warmup_log"] = ready[-1].split(": ", 1)[-1] if ready else ""
+                rounds.append({"code": label, **result})
+                if "error" in result:
+                    break
+        report["rounds"] = rounds
+        report |= {k: v for k, v in rounds[-1].items() if k != "code"}
     report["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         print(json.dumps(report, indent=2))
@@ -146,13 +198,9 @@ def main() -> int:
 
 
 def measure(
-    server: subprocess.Popen[bytes],
-    started: float,
-    base: str,
-    queries: list[str],
-    env: dict[str, str],
-    args: argparse.Namespace,
+    srv: Server, queries: list[str], args: argparse.Namespace, *, full: bool
 ) -> dict[str, Any]:
+    server, started, base, env = srv.process, srv.started, srv.base, srv.env
     out: dict[str, Any] = {}
     health_warming: list[float] = []
     statuses: list[str] = []
@@ -206,10 +254,13 @@ def measure(
         request(f"{base}/health")
         health_after.append(time.perf_counter() - t0)
     out["warmup"]["health_when_ready"] = stats_ms(health_after)
+    if not full:
+        out["serve_peak_rss_mb"] = peak_rss_mb(server.pid)
+        return out
 
     def run(cmd: list[str]) -> float:
         t0 = time.perf_counter()
-        done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, timeout=120)
+        done = subprocess.run(cmd, env=env, cwd=srv.code, capture_output=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"{cmd[2:]} failed: {done.stderr.decode()[-300:]}")
         return time.perf_counter() - t0
@@ -248,6 +299,17 @@ def print_table(r: dict[str, Any]) -> None:
     if "error" in r:
         print(f"ERROR: {r['error']}")
         return
+    for n, one in enumerate(r.get("rounds", [])):
+        if "warmup" in one:
+            ww = one["warmup"]
+            hw = ww["health_while_warming"]
+            print(
+                f"round {n} ({one['code']}): listening {ww['listening_s']} s, first search "
+                f"{ww['first_search_s']} s, health while warming p95 {hw.get('p95_ms', '-')} ms "
+                f"(n={hw['n']}), peak RSS {one.get('serve_peak_rss_mb')} MB"
+            )
+            if one.get("warmup_log"):
+                print(f"    server: {one['warmup_log']}")
     w = r["warmup"]
     print(f"serve: listening after {w['listening_s']} s, first search answered {w['first_search_s']} s after start")  # fmt: skip
     print(f"health statuses seen: {' -> '.join(w['health_statuses_seen'])}")
@@ -255,18 +317,20 @@ def print_table(r: dict[str, Any]) -> None:
     rows = {
         "health while warming": w["health_while_warming"],
         "health when ready": w["health_when_ready"],
-        **r["cli"],
-        **{k: v for k, v in r["concurrency"].items() if isinstance(v, dict)},
+        **r.get("cli", {}),
+        **{k: v for k, v in r.get("concurrency", {}).items() if isinstance(v, dict)},
     }
     for name, s in rows.items():
         if s.get("n"):
             print(f"{name:34} {s['n']:>4} {s['p50_ms']:9.1f} {s['p95_ms']:9.1f} {s['max_ms']:9.1f}")
         else:
             print(f"{name:34} {0:>4} {'-':>9}")
-    c = r["concurrency"]
-    print(
-        f"requests/s: concurrent {c['requests_per_s']}, one at a time {c['serial_requests_per_s']}"
-    )
+    c = r.get("concurrency")
+    if c:
+        print(
+            f"requests/s: concurrent {c['requests_per_s']}, "
+            f"one at a time {c['serial_requests_per_s']}"
+        )
     print(f"serve peak RSS: {r['serve_peak_rss_mb']} MB")
 
 

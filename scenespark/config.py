@@ -25,6 +25,12 @@ def _default_home() -> Path:
     return base / "scenespark"
 
 
+def _default_cache_dir() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "scenespark"
+
+
 class Settings(BaseSettings):
     """SceneSpark configuration. Field ``foo`` is read from ``SCENESPARK_FOO``."""
 
@@ -37,6 +43,11 @@ class Settings(BaseSettings):
     chroma_url: str = Field(
         "", description="Chroma server URL; empty = embedded store in home/chroma"
     )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Derived files shared by every library, safe to delete (the ONNX graph of "
+        "the text model, built from its packaged weights)",
+    )
     library_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
         description="Folders the HTTP API may index from (os.pathsep, comma or JSON list)",
@@ -45,6 +56,12 @@ class Settings(BaseSettings):
     # --- models per modality -------------------------------------------------------------
     text_model: str = Field(
         "", description="sentence-transformers name or path; empty = bundled all-MiniLM-L6-v2"
+    )
+    text_runtime: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="how sentence-transformers models run: onnx = ONNX Runtime graph built from "
+        "the model's weights (BERT models with mean pooling, loads in ~1 s without torch), "
+        "torch = sentence-transformers; auto = onnx where the model is supported",
     )
     speech_model: str = Field(
         "", description="faster-whisper size/name or path; empty = bundled default"
@@ -173,7 +190,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
         return value
 
-    @field_validator("home", mode="after")
+    @field_validator("home", "cache_dir", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser().absolute()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import sys
 import time
@@ -86,7 +87,8 @@ def _search_here(settings: Settings, request: SearchRequest) -> tuple[SearchResp
     started = time.perf_counter()
     # open the stores and load the models first: took_ms is then the search, as on a server
     engine.text_space()
-    if request.modalities is None or Modality.VISUAL in request.modalities:
+    visual = request.modalities is None or Modality.VISUAL in request.modalities
+    if visual and engine.models.visual_kind() == "clip":  # tagger labels need no model
         engine.models.visual()
         engine.clip_space()
     load_s = time.perf_counter() - started
@@ -202,6 +204,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     probe.release()
 
     app = create_app(settings.model_copy(update={"host": host, "port": port}))
+    logging.getLogger("scenespark.server.warmup").setLevel(logging.INFO)  # what loading took
     print(f"SceneSpark is serving {settings.home} at http://{host}:{port}  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from functools import cached_property
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from scenespark.jobs.runner import JobRunner
 
 log = logging.getLogger("scenespark.server")
+warmup_log = logging.getLogger("scenespark.server.warmup")  # `serve` shows its INFO lines
 
 JobFn = Callable[[AnyJob, ProgressFn], object]
 
@@ -125,29 +127,56 @@ class ServerRuntime:
             raise
 
     def warm_up(self) -> None:
-        """Load the models and stores a search needs in the background; ``/health`` says
-        "warming" until they are ready, and answers at once meanwhile."""
+        """Load what a search needs in the background; ``/health`` says "warming" until it is
+        ready, and answers at once meanwhile.
+
+        A search needs the text model, the text vector space and the keyword index, plus the
+        CLIP model when CLIP is the visual backend. The image tagger (and a VLM) only index:
+        search reads the labels they left, so they load with the first index job instead of
+        competing with the first search for the cores (and holding torch in memory).
+        """
 
         def load() -> None:
-            steps = [self.engine.models.text, self.engine.text_space]
-            if self.settings.visual_backend != "none":
-                steps += [self.engine.models.visual, self.engine.clip_space]
+            started = time.perf_counter()
+            timings: list[str] = []
             try:
-                for step in steps:
+                for name, step in self.warm_up_steps():
                     if self._stopping.is_set():
                         return
+                    t0 = time.perf_counter()
                     try:
                         step()
                     except Exception as exc:  # a missing model shows in /health and on use
-                        log.warning(
-                            "could not preload %s: %s", getattr(step, "__name__", step), exc
-                        )
+                        log.warning("could not preload %s: %s", name, exc)
+                    timings.append(f"{name} {time.perf_counter() - t0:.2f} s")
             finally:
                 self._warm.set()
+                warmup_log.info(
+                    "ready for searches %.2f s after the warm-up started (%s)",
+                    time.perf_counter() - started,
+                    ", ".join(timings) or "nothing loaded",
+                )
 
         # Not a daemon: a model half-loaded while the interpreter exits aborts the process.
         self._warmup = threading.Thread(target=load, name="scenespark-warmup")
         self._warmup.start()
+
+    def warm_up_steps(self) -> list[tuple[str, Callable[[], object]]]:
+        """(name, loader) of what a search needs, in the order a first search uses them."""
+        engine = self.engine
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("text model", engine.models.text),
+            ("text vectors", engine.text_space),
+            ("keyword index", engine.keywords.index),
+        ]
+        try:
+            clip = engine.models.visual_kind() == "clip"
+        except Exception as exc:  # shown by /health; searches without visual still work
+            log.warning("could not resolve the visual model: %s", exc)
+            clip = False
+        if clip:
+            steps += [("CLIP model", engine.models.visual), ("CLIP vectors", engine.clip_space)]
+        return steps
 
     @property
     def warming(self) -> bool:

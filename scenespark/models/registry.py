@@ -26,6 +26,7 @@ from scenespark.types import ModelInfo
 T = TypeVar("T")
 
 ROLES: tuple[str, ...] = ("text", "speech", "ocr", "visual", "llm")
+VISUAL_KINDS = {"open_clip": "clip", "tagger": "tagger", "vision-llm": "vlm"}  # backend -> kind
 
 
 def _unavailable(modality: str, exc: SceneSparkError) -> ModelInfo:
@@ -86,6 +87,7 @@ class ModelRegistry:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._instances: dict[str, Any] = {}
+        self._kinds: dict[str, str | None] = {}  # role -> kind, resolved without loading
         self._locks: dict[str, threading.Lock] = {role: threading.Lock() for role in ROLES}
         self._text_stamp = auto_choice_stamp(settings) if not settings.text_model.strip() else 0
 
@@ -148,6 +150,19 @@ class ModelRegistry:
             return None
         return self._get("visual", lambda: build_visual(resolution, self.settings))
 
+    def visual_kind(self) -> str | None:
+        """What the visual model gives ("clip", "tagger" or "vlm"; None when disabled), known
+        without loading it: a search over tagger or VLM labels only reads text the indexer
+        stored, so it need not wait for (or import torch for) the tagger."""
+        loaded = self._instances.get("visual")
+        if loaded is not None:
+            return str(loaded.kind)
+        if "visual" not in self._kinds:  # resolution errors are not cached (retried next time)
+            resolution = resolve_visual(self.settings)
+            backend = resolution.info.backend if resolution is not None else None
+            self._kinds["visual"] = VISUAL_KINDS.get(backend, backend) if backend else None
+        return self._kinds["visual"]
+
     def describe(self) -> list[ModelInfo]:
         """Resolution only (see :func:`describe_models`); loaded models report their live info."""
         infos = describe_models(self.settings)
@@ -166,6 +181,10 @@ def build_text(resolution: Resolution, settings: Settings) -> TextEmbedder:
 
         return UseEmbedder(resolution, settings)
     if backend == "sentence-transformers":
+        from scenespark.models.text_onnx import OnnxSentenceEmbedder, onnx_runtime_fits
+
+        if onnx_runtime_fits(resolution, settings):
+            return OnnxSentenceEmbedder(resolution, settings)
         from scenespark.models.text import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(resolution, settings)

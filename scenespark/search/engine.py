@@ -106,9 +106,11 @@ class SearchEngine:
             return []
         fetch_k = max(MIN_FETCH, request.top_k * FETCH_FACTOR)
         video_ids = request.video_ids or None
-        visual = engine.models.visual() if Modality.VISUAL in modalities else None
+        # tagger / VLM labels are text evidence: only CLIP needs its model at search time
+        visual_kind = engine.models.visual_kind() if Modality.VISUAL in modalities else None
+        visual = engine.models.visual() if visual_kind == "clip" else None
         text_modalities = [m for m in modalities if m != Modality.VISUAL]
-        if visual is not None and visual.kind in ("tagger", "vlm"):  # text evidence
+        if visual_kind in ("tagger", "vlm"):
             text_modalities.append(Modality.VISUAL)
 
         best: dict[str, tuple[float, str]] = {}  # segment id -> (score, signal)
