@@ -34,6 +34,7 @@ from scenespark.media.subtitles import (
     parse_subtitles,
     sidecar_language,
 )
+from scenespark.models.ocr import OcrMemory
 from scenespark.types import MediaInfo, Modality, Segment, Shot
 
 if TYPE_CHECKING:
@@ -265,6 +266,7 @@ class _FrameSteps:
         self.thumbs_dir.mkdir(parents=True, exist_ok=True)
         self.out = FramesOutput(shots=[])
         self.readings: list[OcrReading] = []
+        self.ocr_memory = OcrMemory()  # read_text runs on one worker thread, in scan order
         self.pending: list[VisualSample] = []
         self.worker = _ModelWorker()
         self.captioning: FrameCaptioning | None = None
@@ -355,7 +357,7 @@ class _FrameSteps:
         assert self.ocr_model is not None
         lines = [
             (line.text, float(line.confidence))
-            for line in self.ocr_model.read(sample.image)
+            for line in self.ocr_model.read(sample.image, self.ocr_memory)
             if line.confidence >= self.settings.ocr_min_confidence
         ]
         self.readings.append(OcrReading(sample.start_s, sample.end_s, lines, sample.shot_id))

@@ -304,6 +304,44 @@ def test_ocr_reads_rendered_text(models_registry: ModelRegistry) -> None:
 
 
 @pytest.mark.slow
+def test_ocr_memory_reuses_unchanged_text_and_rereads_changed_text(
+    models_registry: ModelRegistry,
+) -> None:
+    from scenespark.models.ocr import OcrMemory
+
+    ocr = models_registry.ocr()
+    assert ocr is not None
+
+    def frame(caption: str, background: str = "0x203040") -> np.ndarray:
+        return _rgb_frame(
+            f"color=c={background}:s=640x360,"
+            f"drawtext=fontfile={FONT}:text='{caption}':fontsize=32:fontcolor=white:x=40:y=280"
+            f",drawtext=fontfile={FONT}:text='LIVE 24':fontsize=24:fontcolor=yellow:x=500:y=20",
+            640,
+            360,
+        )
+
+    memory = OcrMemory()
+    first = ocr.read(frame("GATE 7 BOARDING"), memory)
+    assert {_norm(line.text) for line in first} == {"gate7boarding", "live24"}
+    assert (memory.recognised, memory.reused) == (2, 0)
+    again = ocr.read(frame("GATE 7 BOARDING"), memory)  # same pixels: nothing recognised again
+    assert [(line.text, line.box) for line in again] == [(line.text, line.box) for line in first]
+    assert (memory.recognised, memory.reused) == (2, 2)
+    changed = ocr.read(frame("GATE 9 CLOSED"), memory)  # new caption in the same place
+    assert {_norm(line.text) for line in changed} == {"gate9closed", "live24"}
+    assert (memory.recognised, memory.reused) == (3, 3)
+    other_background = ocr.read(frame("GATE 9 CLOSED", "0x605040"), memory)
+    assert {_norm(line.text) for line in other_background} == {"gate9closed", "live24"}
+    assert memory.recognised == 5  # the pixels changed: both lines read again
+    assert ocr.read(np.zeros((360, 640, 3), dtype=np.uint8), memory) == []
+    # a frame read without a memory gives the same lines as with one
+    assert [line.text for line in ocr.read(frame("GATE 9 CLOSED"))] == [
+        line.text for line in changed
+    ]
+
+
+@pytest.mark.slow
 def test_text_embeddings_rank_related_sentences(models_registry: ModelRegistry) -> None:
     embedder = models_registry.text()
     assert embedder.dimension == 384

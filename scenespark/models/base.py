@@ -16,6 +16,8 @@ from scenespark.types import ModelInfo, Word
 if TYPE_CHECKING:
     import numpy as np
 
+    from scenespark.models.ocr import OcrMemory
+
 
 # --------------------------------------------------------------------------------------------
 # Result types
@@ -100,8 +102,11 @@ class SpeechRecognizer(Protocol):
 class OcrEngine(Protocol):
     info: ModelInfo
 
-    def read(self, image: np.ndarray) -> list[OcrLine]:
-        """Text lines in an RGB uint8 image, in reading order (top to bottom, left to right)."""
+    def read(self, image: np.ndarray, memory: OcrMemory | None = None) -> list[OcrLine]:
+        """Text lines in an RGB uint8 image, in reading order (top to bottom, left to right).
+
+        ``memory`` (one per sequence of frames) lets unchanged text crops of the previous frame
+        reuse their reading instead of running the recogniser again."""
         ...
 
 
