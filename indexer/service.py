@@ -356,7 +356,14 @@ class IndexService:
         info: MediaInfo,
     ) -> IndexOutcome:
         engine = self.engine
+        # the vector store (chromadb + llama-index imports, client start: seconds in a fresh
+        # process) opens beside the extraction rather than after it
+        opening = threading.Thread(
+            target=_open_vector_store, args=(engine,), name="open-vectors", daemon=True
+        )
+        opening.start()
         extracted = self._extract(engine, video, modalities, info, progress)
+        opening.join()
         segments, sources, stage_s = extracted.segments, extracted.sources, extracted.stage_s
         speech, frames = extracted.speech, extracted.frames
         if frames is not None:
@@ -457,6 +464,14 @@ class IndexService:
     def _lock_for(self, video_id: str) -> threading.Lock:
         with self._guard:
             return self._video_locks.setdefault(video_id, threading.Lock())
+
+
+def _open_vector_store(engine: Engine) -> None:
+    """Open the engine's vector store; an error is left for the writer to meet and report."""
+    try:
+        _ = engine.vectors
+    except Exception:  # re-raised by the writer's own access in _store
+        log.debug("opening the vector store ahead of writing failed", exc_info=True)
 
 
 def _timed(fn: Callable[..., object], *args: object) -> tuple[object, float]:

@@ -12,22 +12,34 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scenespark.models.base import SpeechSegment
 from scenespark.types import Word
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SAMPLE_RATE = 16000
 TAIL_REACH_S = 0.5
 
 
+def decode_audio(audio_path: Path) -> np.ndarray:
+    """The file's audio as 16 kHz mono float32 samples (faster-whisper's decoder, PyAV)."""
+    from faster_whisper.audio import decode_audio as _decode
+
+    return _decode(str(audio_path), sampling_rate=SAMPLE_RATE)
+
+
 def speech_regions(
-    audio_path: Path, *, min_silence_ms: int = 200, pad_ms: int = 30
+    audio: Path | np.ndarray, *, min_silence_ms: int = 200, pad_ms: int = 30
 ) -> list[tuple[float, float]]:
-    """Where speech is, by Silero VAD (bundled with faster-whisper), in seconds."""
-    from faster_whisper.audio import decode_audio
+    """Where speech is, by Silero VAD (bundled with faster-whisper), in seconds; ``audio`` is a
+    file or 16 kHz mono samples (:func:`decode_audio`)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    audio = decode_audio(str(audio_path), sampling_rate=SAMPLE_RATE)
+    if isinstance(audio, Path | str):
+        audio = decode_audio(Path(audio))
     options = VadOptions(min_silence_duration_ms=min_silence_ms, speech_pad_ms=pad_ms)
     return [
         (r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE)
