@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 TEXT_SPACE = "text"
 CLIP_SPACE = "clip"
+KEYWORD_DIR = "keyword"  # the keyword index kept on disk (scenespark.store.keyword)
 
 
 class Engine:
@@ -58,7 +59,11 @@ class Engine:
     def keywords(self) -> KeywordCache:
         from scenespark.store.keyword import KeywordCache
 
-        return KeywordCache(self.catalog, background=self._background_keywords)
+        return KeywordCache(
+            self.catalog,
+            background=self._background_keywords,
+            folder=self.settings.home / KEYWORD_DIR,
+        )
 
     def video(self, video_id: str) -> Video | None:
         """A catalog video, cached until any video row changes (search reads many per query)."""

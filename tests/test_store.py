@@ -836,3 +836,39 @@ def test_keyword_cache_background_rebuild(store_catalog: Catalog) -> None:
     cache.wait(30)
     assert [m.segment_id for m in cache.search("studio 9")] == [f"{run}:0"]
     assert cache.search("cam 4") == []
+
+
+def test_keyword_index_kept_on_disk_for_the_same_library_state(
+    store_catalog: Catalog, tmp_path: Path
+) -> None:
+    folder = tmp_path / "keyword"
+    store_catalog.upsert_video(store_video())
+    run = store_index_run(store_catalog, None, "vid1", Modality.OCR, ["TRAFFIC CAM 4", "weather"])
+    server = KeywordCache(store_catalog, background=True, folder=folder)
+    built = server.index()
+    server.wait(30)
+    assert (folder / "keyword-index.json").is_file()  # saved by the server's cache
+
+    later = KeywordCache(store_catalog, folder=folder)  # a new process on the same library
+    loaded = later.index()
+    assert loaded is not built and loaded.generation == built.generation
+    for query in ("cam 4", "weather", "traffic cam 9", "zebra"):
+        want = [(m.segment_id, m.score, m.raw_score) for m in built.search(query)]
+        assert [(m.segment_id, m.score, m.raw_score) for m in loaded.search(query)] == want
+    assert [m.segment_id for m in later.search("cam 4")] == [f"{run}:0"]
+
+    # the library changed since: the saved index is not used, a fresh one is built (and saved)
+    run2 = store_index_run(store_catalog, None, "vid1", Modality.OCR, ["STUDIO 9"])
+    assert KeywordIndex.load(folder, stamp=later._stamp(store_catalog.generation())) is None
+    fresh = KeywordCache(store_catalog, background=True, folder=folder)
+    assert [m.segment_id for m in fresh.search("studio 9")] == [f"{run2}:0"]
+    fresh.wait(30)
+    stamp = fresh._stamp(store_catalog.generation())
+    assert KeywordIndex.load(folder, stamp=stamp) is not None
+
+    # a damaged file is rebuilt, never an error
+    (folder / "codes.npz").write_bytes(b"broken")
+    assert KeywordIndex.load(folder, stamp=stamp) is None
+    assert [m.segment_id for m in KeywordCache(store_catalog, folder=folder).search("studio")] == [
+        f"{run2}:0"
+    ]

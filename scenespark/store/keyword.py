@@ -14,15 +14,24 @@ so a segment containing every query term scores 1, one missing a rare term (a nu
 loses most of its score, and a query whose terms are all absent scores 0 (nothing is returned).
 Terms unknown to the library count with df = 0 (the highest idf). Results are ranked by ``score``,
 then ``raw_score`` (term frequency and length normalisation break ties).
+
+Kept on disk. A server saves each index it builds in ``<home>/keyword/`` under the catalog's
+generation (the counter every run commit bumps) and the catalog file's identity; a process that
+starts on an unchanged library loads it instead of reading and tokenising every segment again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import json
 import logging
+import os
+import shutil
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +41,13 @@ from scenespark.types import Modality, Segment
 
 if TYPE_CHECKING:
     from scenespark.store.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+SAVED_FORMAT = 1  # bump when what save() writes changes: other formats are rebuilt
+SAVED_META = "keyword-index.json"
+SAVED_ARRAYS = "codes.npz"
+SAVED_BM25 = "bm25"
 
 
 @dataclass
@@ -120,6 +136,72 @@ class KeywordIndex:
         index._bm25 = retriever
         return index
 
+    def save(self, folder: Path, *, stamp: str) -> None:
+        """Write the index to ``folder`` (replaced whole, atomically); ``stamp`` says which
+        library state it indexes (:meth:`load` returns None for any other)."""
+        partial = folder.with_name(f".{folder.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        try:
+            if self._bm25 is not None:
+                self._bm25.save(str(partial / SAVED_BM25), show_progress=False)  # type: ignore[attr-defined]
+            np.savez(
+                partial / SAVED_ARRAYS,
+                video_codes=self._video_codes,
+                modality_codes=self._modality_codes,
+                df=self._df,
+            )
+            meta = {
+                "format": SAVED_FORMAT,
+                "stamp": stamp,
+                "generation": self.generation,
+                "ids": self._ids,
+                "video_ids": self._video_ids,
+                "vocab": self._vocab,
+            }
+            (partial / SAVED_META).write_text(json.dumps(meta), encoding="utf-8")
+            old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+            with contextlib.suppress(FileNotFoundError):
+                folder.rename(old)
+            partial.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, folder: Path, *, stamp: str) -> KeywordIndex | None:
+        """The index saved in ``folder`` for ``stamp``; None when there is none, it indexes
+        another library state, or it cannot be read (the caller builds a new one)."""
+        try:
+            meta = json.loads((folder / SAVED_META).read_text(encoding="utf-8"))
+            if meta.get("format") != SAVED_FORMAT or meta.get("stamp") != stamp:
+                return None
+            index = cls()
+            index._ids = list(meta["ids"])
+            index._video_ids = list(meta["video_ids"])
+            index._vocab = {str(k): int(v) for k, v in meta["vocab"].items()}
+            index.generation = int(meta["generation"])
+            with np.load(folder / SAVED_ARRAYS) as arrays:
+                index._video_codes = arrays["video_codes"].astype(np.int32)
+                index._modality_codes = arrays["modality_codes"].astype(np.int8)
+                index._df = arrays["df"].astype(np.int64)
+            if index._ids:
+                import bm25s
+
+                logging.getLogger("bm25s").setLevel(logging.WARNING)
+                index._bm25 = bm25s.BM25.load(str(folder / SAVED_BM25), load_vocab=False)
+            if not (len(index._ids) == len(index._video_codes) == len(index._modality_codes)):
+                raise ValueError("the saved arrays disagree with the saved ids")
+            return index
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # damaged or from another bm25s: rebuild, never fail a search
+            log.warning(
+                "the saved keyword index in %s is unusable (%s): rebuilding it", folder, exc
+            )
+            return None
+
     def _idf(self, df: int) -> float:
         n = len(self._ids)
         return float(np.log1p((n - df + 0.5) / (df + 0.5)))
@@ -190,25 +272,66 @@ class KeywordCache:
     callers must then resolve ids with ``Catalog.get_segments`` (which drops inactive ones).
     """
 
-    def __init__(self, catalog: Catalog, *, background: bool = False) -> None:
+    def __init__(
+        self, catalog: Catalog, *, background: bool = False, folder: Path | None = None
+    ) -> None:
+        """``folder``: where indexes are kept across processes: loaded from there when the
+        library has not changed since, and saved there (by ``background`` caches: servers)."""
         self.catalog = catalog
         self.background = background
+        self.folder = folder
         self._lock = threading.Lock()
         self._index: KeywordIndex | None = None
         self._rebuilding: threading.Thread | None = None
+        self._saving: threading.Thread | None = None
+
+    def _stamp(self, generation: int) -> str:
+        """The library state an index on disk must match: the generation, and the catalog
+        file's identity (a replaced or restored catalog may repeat a generation)."""
+        try:
+            info = os.stat(self.catalog.path)
+        except OSError:
+            return f"{generation}"
+        return f"{generation}:{info.st_dev}:{info.st_ino}"
 
     def _rebuild(self, generation: int) -> KeywordIndex:
         with self._lock:
             current = self._index
             if current is not None and current.generation >= generation:
                 return current
-            # The generation is read before the segments: a commit in between only causes an
-            # extra rebuild next time, never a stale index marked as fresh.
-            built = KeywordIndex.from_rows(self.catalog.segment_texts(), previous=current)
-            built.generation = generation
+            stamp = self._stamp(generation)
+            built = None
+            if current is None and self.folder is not None:
+                built = KeywordIndex.load(self.folder, stamp=stamp)
+            if built is None:
+                # The generation is read before the segments: a commit in between only causes
+                # an extra rebuild next time, never a stale index marked as fresh.
+                built = KeywordIndex.from_rows(self.catalog.segment_texts(), previous=current)
+                built.generation = generation
+                if self.background and self.folder is not None:
+                    self._save_later(built, stamp)
             self._index = built
         _settle_heap()
         return built
+
+    def _save_later(self, index: KeywordIndex, stamp: str) -> None:
+        """Save in a thread of its own: no search waits for the disk."""
+        folder = self.folder
+        assert folder is not None
+
+        previous = self._saving
+
+        def save() -> None:
+            if previous is not None:  # saves land in the order the indexes were built
+                previous.join()
+            try:
+                index.save(folder, stamp=stamp)
+            except Exception as exc:  # a full or read-only disk costs the next start a rebuild
+                log.warning("could not save the keyword index in %s: %s", folder, exc)
+
+        thread = threading.Thread(target=save, name="keyword-save", daemon=True)
+        self._saving = thread
+        thread.start()
 
     def index(self) -> KeywordIndex:
         generation = self.catalog.generation()
@@ -227,10 +350,11 @@ class KeywordCache:
         return current
 
     def wait(self, timeout_s: float | None = None) -> None:
-        """Wait for a background rebuild to finish (tests, shutdown)."""
-        running = self._rebuilding
-        if running is not None:
-            running.join(timeout_s)
+        """Wait for a background rebuild (and its saving) to finish (tests, shutdown)."""
+        if self._rebuilding is not None:
+            self._rebuilding.join(timeout_s)
+        if self._saving is not None:  # started by the rebuild: read after it ends
+            self._saving.join(timeout_s)
 
     def search(
         self,
