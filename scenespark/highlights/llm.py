@@ -16,9 +16,8 @@ import logging
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from pydantic import BaseModel, Field, ValidationError
 
 from scenespark.config import Settings
@@ -29,6 +28,9 @@ from scenespark.language.sentences import truncate_chars
 from scenespark.models.json_chat import ChatFailure, JsonChat, ResponseFormat
 from scenespark.models.vision_llm import jpeg_data_url
 from scenespark.types import HighlightRequest
+
+if TYPE_CHECKING:
+    import openai  # imported on first use: a server start need not pay 0.4 s
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +256,8 @@ class LLMPlanner:
             raise LLMError("no LLM endpoint configured (set SCENESPARK_LLM_BASE_URL)")
         self.settings = settings
         self.model = settings.llm_model
+        import openai
+
         self.client = client or openai.OpenAI(
             base_url=settings.llm_base_url,
             api_key=settings.llm_api_key or "not-needed",

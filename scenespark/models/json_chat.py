@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import openai
+if TYPE_CHECKING:
+    import openai  # imported on first use: 0.4 s that a server start need not pay
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class JsonChat:
                 kwargs["response_format"] = {"type": "json_object"}
             if on_request is not None:
                 on_request()
+            import openai
+
             try:
                 response = self.client.chat.completions.create(
                     model=self.model,

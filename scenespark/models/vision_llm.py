@@ -20,7 +20,6 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-import openai
 from pydantic import BaseModel, Field, ValidationError
 
 from scenespark.config import Settings
@@ -32,6 +31,7 @@ from scenespark.types import ModelInfo
 
 if TYPE_CHECKING:
     import numpy as np
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +190,8 @@ class VisionCaptioner:
         self.host = endpoint_host(base_url)
         self.settings = settings
         # the openai client retries timeouts, connection errors, 408/409/429 and 5xx itself
+        import openai
+
         self.client = client or openai.OpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
