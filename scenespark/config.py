@@ -110,9 +110,9 @@ class Settings(BaseSettings):
         "search_min_score); 0 = only the planner's relative rule",
     )
     search_word_moments: bool = Field(
-        False,
-        description="narrow long speech hits to the best-matching words of the sentence "
-        "(off by default: corpus_a's truth is whole narration sentences)",
+        True,
+        description="narrow speech hits longer than one subtitle event (7 s) to the "
+        "best-matching words (false: a speech hit is its whole sentences)",
     )
 
     # --- highlights / LLM ----------------------------------------------------------------

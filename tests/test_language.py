@@ -225,6 +225,31 @@ def test_a_capitalised_word_after_a_pause_starts_the_next_sentence() -> None:
     ]
 
 
+def test_a_word_whisper_timed_across_a_long_silence_joins_the_next_sentence() -> None:
+    # as Whisper times a demo narration: "the" and "Thank" stuck to the end of the sentence
+    # before a 4 s silence, although they are read with the next one
+    words = timed(
+        *steady("Welcome to the launch of our new lightweight laptop", 0.5),
+        (3.55, 3.7, "the"),
+        *steady("base model costs $899", 8.6),
+        (9.8, 9.95, "Thank"),  # starts before "$899" ends (9.95): squeezed onto it
+        *steady("you for watching", 16.0),
+        *steady("We went to Paris", 20.0),  # a capitalised last word that is not squeezed
+        *steady("and then home.", 23.0),
+    )
+    spans = sentences_from_words(words)
+    assert [s.text for s in spans] == [
+        "Welcome to the launch of our new lightweight laptop",
+        "the base model costs $899",
+        "Thank you for watching",
+        "We went to Paris",
+        "and then home.",
+    ]
+    the = spans[1].words[0]
+    assert the.end_s == 8.6 and 8.1 <= the.start_s < 8.6  # moved to just before "base"
+    assert spans[0].end_s < 4.0
+
+
 def test_a_run_on_without_punctuation_is_split_into_whole_phrases() -> None:
     text = (
         "so today we are going to look at the new laptop from the company and the price of "

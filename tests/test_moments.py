@@ -12,6 +12,7 @@ from scenespark.config import load_settings
 from scenespark.search.fusion import ScoredEvidence, Span
 from scenespark.search.moments import (
     MIN_MOMENT_S,
+    NARROW_FROM_S,
     candidate_windows,
     narrow_speech_hits,
     padded,
@@ -128,3 +129,24 @@ def test_short_hits_and_hits_with_screen_evidence_keep_their_extent(embed) -> No
     before = (hit.start_s, hit.end_s)
     assert narrow_speech_hits([hit], [span], "miles to go before I sleep", embed) == 0
     assert (hit.start_s, hit.end_s) == before
+
+
+def test_a_sentence_that_fits_one_subtitle_event_is_already_the_moment(embed) -> None:
+    words, _ = timed_words(LINES[1:3])  # two short lines, one ~5 s sentence
+    span, hit = speech_span(words)
+    assert hit.end_s - hit.start_s < NARROW_FROM_S
+    assert narrow_speech_hits([hit], [span], "miles to go before I sleep", embed) == 0
+
+
+def test_word_moments_are_on_by_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert load_settings(home=tmp_path).search_word_moments
+
+
+def test_chinese_windows_join_characters_without_spaces() -> None:
+    words = [
+        Word(start_s=round(1.0 + 0.25 * i, 3), end_s=round(1.2 + 0.25 * i, 3), text=ch)
+        for i, ch in enumerate("今天天气很好，我们去公园散步吧。")
+    ]
+    texts = {w.text for w in candidate_windows(words)}
+    assert "今天天气很好，" in texts
+    assert not any(" " in t for t in texts)

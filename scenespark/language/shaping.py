@@ -7,7 +7,9 @@
     does not end on ("the", "of", "and", "和") and the pause is shorter than ``LONG_PAUSE_S``;
   - a sentence longer than ``MAX_SENTENCE_S`` is split where a pause, a clause mark (, ; ，、)
     or a capitalised word after a pause says a new sentence starts, never after a "the";
-  - a lone word left between two splits joins its nearer neighbour.
+  - a lone word left between two splits joins its nearer neighbour;
+  - a word Whisper timed at the end of a sentence across a long silence although it starts the
+    next one ("…laptop the | base model costs") moves to the next sentence.
 - Untimed cues (SRT) are split into sentences and long clauses, sharing the cue's time.
 - OCR: the same on-screen line read on consecutive candidate frames becomes one segment whose
   span runs from its first sighting until the frame after its last sighting.
@@ -89,9 +91,38 @@ def sentences_from_words(words: Sequence[Word]) -> list[TextSpan]:
         if long_pause and _continues(word) and gap < LONG_PAUSE_S:
             long_pause = False  # "... the | base model": the sentence goes on
         if next_word is None or ends_sentence(word) or long_pause:
+            carried = _misplaced_lead(current, gap) if next_word is not None else None
+            if carried is not None:
+                current.pop()
             groups.extend(_split_long(current))
-            current = []
-    return [_span(group) for group in _merge_lone_words(groups)]
+            current = [_retimed_before(carried, next_word)] if carried and next_word else []
+    return [_span(group) for group in _merge_lone_words(groups) if group]
+
+
+def _misplaced_lead(current: list[Word], gap_s: float) -> Word | None:
+    """The first word of the next sentence that Whisper timed at the end of this one, across a
+    long silence ("…lightweight laptop the | base model costs", "…video playback Thank | you
+    for watching"): a word no sentence ends on, or a capitalised word squeezed onto the word
+    before it (it starts before that word ends)."""
+    if gap_s < LONG_PAUSE_S or len(current) < 2 or ends_sentence(current[-2]):
+        return None
+    word, before = current[-1], current[-2]
+    if _continues(word):
+        return word
+    squeezed = word.start_s < before.end_s - 0.01
+    return word if _starts_sentence(word) and squeezed else None
+
+
+def _retimed_before(word: Word, next_word: Word) -> Word:
+    """``word`` moved to just before ``next_word``, keeping a plausible length."""
+    length_s = min(max(word.end_s - word.start_s, 0.12), 0.5)
+    start_s = max(word.end_s, next_word.start_s - length_s)
+    return Word(
+        start_s=round(start_s, 3),
+        end_s=round(next_word.start_s, 3),
+        text=word.text,
+        probability=word.probability,
+    )
 
 
 def _merge_lone_words(groups: list[list[Word]]) -> list[list[Word]]:

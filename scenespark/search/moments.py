@@ -6,7 +6,7 @@ The words of the hit's speech segments (their Whisper timings are stored with ea
 grouped into phrases at pauses and punctuation; every run of consecutive phrases is scored
 against the query (dense similarity of its text plus the share of the query's keywords it
 holds) and the best run, padded to the surrounding pauses, becomes the hit's extent. Hits with
-OCR or visual evidence keep their own extent, and so do short ones.
+OCR or visual evidence keep their own extent, and so do hits that fit one subtitle event.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scenespark.language.sentences import join_words
 from scenespark.language.tokenize import tokenize
 from scenespark.search.fusion import Span
 from scenespark.types import Hit, Modality, Word
 
 EmbedTexts = Callable[[list[str]], np.ndarray]
 
-NARROW_FROM_S = 4.0  # speech hits shorter than this keep their extent
+# A speech hit no longer than one subtitle event (7 s, the common subtitling maximum) is already a
+# moment; a longer one (a run-on sentence, verse lines Whisper joined) narrows to its best words.
+NARROW_FROM_S = 7.0
 MIN_MOMENT_S = 1.2  # a moment is never shorter (a lone word is not an answer)
 PHRASE_PAUSE_S = 0.2  # a silence this long between two words ends a phrase
 MAX_PHRASE_S = 2.5  # a longer phrase splits at its widest gap between words
@@ -131,7 +134,7 @@ def candidate_windows(words: list[Word]) -> list[Window]:
             start_s, end_s = words[first].start_s, words[last].end_s
             if end_s - start_s < MIN_MOMENT_S and not (a == 0 and b == len(groups) - 1):
                 continue
-            text = " ".join(w.text.strip() for w in words[first : last + 1])
+            text = join_words([w.text for w in words[first : last + 1]])
             out.append(Window(start_s, end_s, text, first, last))
     return out
 
