@@ -102,12 +102,13 @@ class Settings(BaseSettings):
 
     # --- search --------------------------------------------------------------------------
     search_min_score: float = Field(0.35, ge=0.0, le=1.0, description="hits below are dropped")
-    highlight_min_score: float = Field(
-        0.0,
+    highlight_min_score: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="absolute relevance floor for reel candidates (search's cut-off is "
-        "search_min_score); 0 = only the planner's relative rule",
+        description="absolute relevance floor for reel candidates; unset = search's cut-off "
+        "(search_min_score), below which a clip enters only when its own words hold a word of "
+        "the prompt; 0 = only the planner's relative rule",
     )
     search_word_moments: bool = Field(
         True,
@@ -227,6 +228,12 @@ class Settings(BaseSettings):
 
     def resolved_roots(self) -> list[Path]:
         return [Path(root).expanduser().resolve() for root in self.library_roots]
+
+    def reel_min_score(self) -> float:
+        """The absolute floor for reel candidates: ``highlight_min_score``, or search's cut-off."""
+        if self.highlight_min_score is None:
+            return self.search_min_score
+        return self.highlight_min_score
 
     def threads_per_model(self) -> int:
         if self.model_threads:

@@ -179,6 +179,7 @@ class Evidence(BaseModel):
     ocr_text: str = ""
     visual_labels: str = ""  # tagger labels (fallback visual backend)
     frame_time_s: float | None = None
+    focus_s: float | None = None  # the middle of the strongest evidence (any modality)
 
 
 class Hit(BaseModel):

@@ -77,11 +77,16 @@ def test_highlight_reels(corpus_report: dict) -> None:
     # every reel is rendered, with its SRT on the reel clock
     assert all(row["srt_ok"] for row in rows), rows
     # the offline planner keeps every reel inside its allowed scenes and away from forbidden
-    # ones; one prompt ("Big Buck Bunny cartoon") finds too little material with the ImageNet
-    # tagger to fill its duration (see README "Highlights on corpus_a")
+    # ones; nothing under search's cut-off enters a reel unless its own words name the topic,
+    # so two prompts ("Big Buck Bunny cartoon", "city life and people outdoors") find too
+    # little material with the ImageNet tagger to fill their duration: those reels are
+    # shorter and say why (see README "Highlights on corpus_a")
     assert all(row["none_forbidden"] for row in rows), rows
     assert all(row["all_inside"] for row in rows), rows
-    assert sum(row["duration_ok"] for row in rows) >= 4, rows
+    assert sum(row["duration_ok"] for row in rows) >= 3, rows
+    for row in rows:
+        short = row["duration_s"] < 0.9 * row["target_s"]
+        assert not short or any("relevant material" in w for w in row["warnings"]), row
     # cuts within 0.3 s of a *true* sentence boundary or shot cut; the city montage has cuts
     # the truth does not list and a cut in a silent, static shot, so one reel misses this form
     assert sum(row["cuts_ok"] for row in rows) >= 4, rows

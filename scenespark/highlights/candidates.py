@@ -41,6 +41,7 @@ class Candidate(BaseModel):
     # "video": a shot of a video the user chose when nothing in it matched
     origin: str = "search"
     facets: list[str] = Field(default_factory=list)  # the prompt's facets whose search found it
+    facet_scores: dict[str, float] = Field(default_factory=dict)  # facet → its search's score
 
     @model_validator(mode="after")
     def _check_span(self) -> Candidate:
@@ -78,6 +79,8 @@ def candidates_from_hits(hits: list[Hit]) -> list[Candidate]:
             continue
         seen.add(key)
         focus = hit.evidence.frame_time_s
+        if focus is None:
+            focus = hit.evidence.focus_s
         if focus is not None and not hit.start_s <= focus <= hit.end_s:
             focus = None
         out.append(

@@ -47,14 +47,17 @@ def same_facet(a: str, b: str) -> bool:
 def facet_first(ranked: list[Candidate], facets: list[str]) -> tuple[list[Candidate], set[str]]:
     """``ranked`` with the best candidate of each facet moved to the front (in facet order).
 
+    The best candidate of a facet is the one its own search scored highest (a battery clip that
+    the search for "price" also returned, lower, does not lead "price"); ties keep the ranking.
     Returns (order, ids of those facet leaders). A candidate leading several facets counts once.
     """
     leaders: list[Candidate] = []
     for facet in facets:
-        if any(_holds(c, facet) for c in leaders):
+        holders = [c for c in ranked if _holds(c, facet)]
+        if not holders:
             continue
-        best = next((c for c in ranked if _holds(c, facet)), None)
-        if best is not None:
+        best = max(holders, key=lambda c: _facet_score(c, facet))  # max keeps the first of ties
+        if best.candidate_id not in {c.candidate_id for c in leaders}:
             leaders.append(best)
     ids = {c.candidate_id for c in leaders}
     return leaders + [c for c in ranked if c.candidate_id not in ids], ids
@@ -84,6 +87,11 @@ def coverage_warnings(report: list[FacetCoverage]) -> list[str]:
         elif not item.covered:
             lines.append(f"material for '{item.facet}' was found but did not fit the reel")
     return lines
+
+
+def _facet_score(c: Candidate, facet: str) -> float:
+    scores = [v for f, v in c.facet_scores.items() if same_facet(f, facet)]
+    return max(scores) if scores else c.score
 
 
 def _holds(c: Candidate, facet: str) -> bool:

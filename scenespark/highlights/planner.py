@@ -34,6 +34,7 @@ from scenespark.highlights.llm import MAX_LLM_CANDIDATES, LLMClipChoice, LLMPlan
 from scenespark.highlights.llm import sanitize_text as _clean
 from scenespark.highlights.prompt_parse import ParsedPrompt, parse_prompt
 from scenespark.highlights.solver import SolvedClip, SolverParams, solve
+from scenespark.language.tokenize import tokenize as keyword_terms
 from scenespark.types import Clip, FacetCoverage, HighlightRequest
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ class PlannerParams(BaseModel):
     # search's relevance cut-off (SCENESPARK_SEARCH_MIN_SCORE): nothing below it enters a reel,
     # unless the prompt asks for everything in named videos
     min_score: float = Field(0.0, ge=0.0, le=1.0)
+    # below ``min_score`` a candidate still counts when its own words (transcript, on-screen
+    # text) hold a content word of the prompt's topic: direct evidence, not riding along
+    grounded_below_floor: bool = False
     # a facet of a multi-part prompt counts (gets its own clip and its own relative cut) only
     # when search would answer it: its best candidate reaches search's cut-off
     facet_min_score: float = Field(0.35, ge=0.0, le=1.0)
@@ -71,6 +75,11 @@ class PlanResult(BaseModel):
 # ---- ranking ---------------------------------------------------------------------------------
 def _evidence_tokens(c: Candidate) -> frozenset[str]:
     return frozenset(tokens(f"{c.transcript} {c.ocr_text}"))
+
+
+def _said_or_shown(c: Candidate) -> frozenset[str]:
+    """Keyword terms (stemmed, no stopwords) of what the clip says or shows as text."""
+    return frozenset(keyword_terms(f"{c.transcript} {c.ocr_text}"))
 
 
 def similarity(
@@ -102,11 +111,15 @@ def filter_relevant(
     keep: set[str] | None = None,
     *,
     min_score: float | None = None,
+    topic: str = "",
 ) -> tuple[list[Candidate], int]:
     """Drop candidates below the cut-off or far below the best score (kept ids survive);
     returns (kept, n_dropped).
 
-    ``min_score`` overrides ``params.min_score``. The relative cut compares a candidate with the
+    ``min_score`` overrides ``params.min_score``. With ``params.grounded_below_floor`` a
+    candidate under that floor stays when its own transcript or on-screen text holds a content
+    word of ``topic`` (the dense score of a true match can be low; a word of the prompt said or
+    shown in the clip is direct evidence). The relative cut compares a candidate with the
     best one of its own facet ("the price and the battery": a weaker price clip is not measured
     against the best battery clip).
     Shots of a video whose title names the topic (and of a video chosen for "everything") are
@@ -124,16 +137,18 @@ def filter_relevant(
             facet_top[f] = max(facet_top.get(f, 0.0), c.score)
     credible = {f: v for f, v in facet_top.items() if v >= params.facet_min_score}
 
-    def floor(c: Candidate) -> float:
+    topic_words = frozenset(keyword_terms(topic)) if params.grounded_below_floor else frozenset()
+
+    def relevant(c: Candidate) -> bool:
         reference = min((credible[f] for f in c.facets if f in credible), default=top)
-        return max(absolute, params.min_relative_score * reference)
+        if c.score < params.min_relative_score * reference:
+            return False
+        return c.score >= absolute or bool(topic_words & _said_or_shown(c))
 
     kept = [
         c
         for c in candidates
-        if c.score >= floor(c)
-        or c.candidate_id in keep
-        or (c.origin in ("title", "video") and c.score > 0)
+        if relevant(c) or c.candidate_id in keep or (c.origin in ("title", "video") and c.score > 0)
     ]
     return kept, len(candidates) - len(kept)
 
@@ -223,6 +238,7 @@ def plan_highlight(
         params,
         locks.locked,
         min_score=0.0 if everything_in_named else None,
+        topic=parsed.topic,
     )
     ranked, dupes = rank_candidates(relevant, params, locks.locked)
     log.debug("planner: %d candidates, %d weak, %d duplicates", len(pool), n_weak, len(dupes))
@@ -249,7 +265,10 @@ def plan_highlight(
         result.facets = coverage(facets, [], set())
         result.warnings = [*warnings, f"no relevant material found for '{parsed.topic}'"]
         return result
-    ranked = [_credible_facets(c, params.facet_min_score, ranked) for c in ranked]
+    ranked = [
+        _credible_facets(c, params.facet_min_score, ranked, params.grounded_below_floor)
+        for c in ranked
+    ]
     ranked, facet_leaders = facet_first(ranked, facets)
 
     choice = _llm_choice(llm, request, ranked, params, target_s)
@@ -289,10 +308,19 @@ def plan_highlight(
     return result
 
 
-def _credible_facets(c: Candidate, min_score: float, pool: list[Candidate]) -> Candidate:
+def _credible_facets(
+    c: Candidate, min_score: float, pool: list[Candidate], grounded: bool = False
+) -> Candidate:
     """The candidate with only the facets that search would answer (some candidate of the
-    facet reaches ``min_score``): a facet without credible material gets no clip of its own."""
-    keep = [f for f in c.facets if any(f in o.facets and o.score >= min_score for o in pool)]
+    facet reaches ``min_score``) or, with ``grounded``, that its own words name: a facet
+    without credible material gets no clip of its own."""
+    said = _said_or_shown(c) if grounded else frozenset()
+    keep = [
+        f
+        for f in c.facets
+        if any(f in o.facets and o.score >= min_score for o in pool)
+        or said & frozenset(keyword_terms(f))
+    ]
     return c if keep == c.facets else c.model_copy(update={"facets": keep})
 
 

@@ -112,7 +112,8 @@ class HighlightService:
                     boundaries,
                     llm=LLMPlanner.from_settings(settings),
                     params=PlannerParams(
-                        min_score=settings.highlight_min_score,
+                        min_score=settings.reel_min_score(),
+                        grounded_below_floor=settings.highlight_min_score is None,
                         facet_min_score=settings.search_min_score,
                     ),
                     max_target_s=settings.max_reel_s,
@@ -173,7 +174,7 @@ class HighlightService:
             raise InvalidInputError("the prompt names no topic to look for")
         searcher = SearchEngine(self.engine)  # it refuses unknown video ids (NotFoundError)
         hits: dict[tuple[str, float, float], Hit] = {}
-        found_by: dict[tuple[str, float, float], list[str]] = {}  # hit → facets that found it
+        found_by: dict[tuple[str, float, float], dict[str, float]] = {}  # hit → facet → score
         facets = prompt_facets(parsed.topic)
         for query in topic_facets(parsed.topic):
             response = searcher.search(
@@ -189,19 +190,22 @@ class HighlightService:
                 if key not in hits or hits[key].score < hit.score:
                     hits[key] = hit
                 if query in facets:
-                    found_by.setdefault(key, []).append(query)
+                    scores = found_by.setdefault(key, {})
+                    scores[query] = max(scores.get(query, 0.0), hit.score)
         ranked = sorted(hits.values(), key=lambda h: (-h.score, h.video_id, h.start_s))
         candidates = candidates_from_hits(ranked[:CANDIDATE_POOL])
         for c in candidates:
             for key, found in found_by.items():
                 if key[0] == c.video_id and _mostly_inside(key[1], key[2], c.start_s, c.end_s):
                     c.facets.extend(f for f in found if f not in c.facets)
+                    for facet, score in found.items():
+                        c.facet_scores[facet] = max(c.facet_scores.get(facet, 0.0), score)
         titled = self._titled_videos(parsed.topic, request.video_ids)
         candidates += self._shot_candidates(titled, "title", first_id=len(candidates) + 1)
-        floor_on = self.engine.settings.highlight_min_score > 0
+        floor_on = self.engine.settings.reel_min_score() > 0
         if not candidates and request.video_ids and (parsed.wants_everything or not floor_on):
             # the chosen videos are the material, matched or not: always for "everything in
-            # these videos", otherwise only without an absolute floor (SCENESPARK_HIGHLIGHT_MIN_SCORE)
+            # these videos", otherwise only with the floor off (SCENESPARK_HIGHLIGHT_MIN_SCORE=0)
             candidates = self._shot_candidates(request.video_ids, "video")
         return candidates
 

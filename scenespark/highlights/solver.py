@@ -9,7 +9,6 @@ candidates always kept. Deterministic: the same input gives the same output.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -23,6 +22,7 @@ from scenespark.highlights.snapping import (
     Snapper,
 )
 from scenespark.highlights.spans import Move, Span, absorb, apply_move, pick_cut
+from scenespark.language.tokenize import tokenize
 
 _EPS_S = 1e-3
 _MAX_ADJUST_STEPS = 200
@@ -105,14 +105,17 @@ class _Solver:
         self.warnings: list[str] = []
 
     # ---- one candidate → one span ----------------------------------------------------------
-    def base_span(self, rank: int, c: Candidate) -> Span | None:
+    def base_span(self, rank: int, c: Candidate, max_s: float | None = None) -> Span | None:
+        """The candidate as a snapped span; one longer than ``max_s`` (default max_clip_s) is
+        cut to its best window first."""
         snapper = self.snappers[c.video_id]
         duration = snapper.duration_s
         start, end = max(0.0, c.start_s), min(c.end_s, duration)
         if end - start <= _EPS_S:
             return None
-        if end - start > self.p.max_clip_s:
-            start, end = self._best_window(c, start, end)
+        length = min(self.p.max_clip_s, max_s or self.p.max_clip_s)
+        if end - start > length:
+            start, end = self._best_window(c, start, end, length)
         lo, hi = snapper.index.shots_span(start, end)
         win = self.p.snap_window_s
         start = snapper.snap("start", start, window_s=win, hi_s=end - _EPS_S).time_s
@@ -122,10 +125,11 @@ class _Solver:
         self._fit_length(span)
         return span
 
-    def _best_window(self, c: Candidate, start: float, end: float) -> tuple[float, float]:
-        """The max_clip_s window of a long candidate with the most topic words / the focus."""
+    def _best_window(
+        self, c: Candidate, start: float, end: float, length: float
+    ) -> tuple[float, float]:
+        """The window of ``length`` s of a long candidate with the most topic words / the focus."""
         snapper = self.snappers[c.video_id]
-        length = self.p.max_clip_s
         starts = [start] + [
             p.time_s for p in snapper.options("start", start, end - length) if p.quality == 0
         ]
@@ -135,7 +139,7 @@ class _Solver:
             hits = sum(
                 1
                 for ws, we, text in words
-                if w <= ws and we <= w + length and _norm(text) in self.keywords
+                if w <= ws and we <= w + length and self.keywords.intersection(tokenize(text))
             )
             focus = 1.0 if c.focus_s is not None and w <= c.focus_s <= w + length else 0.0
             return (hits + focus, -w)
@@ -211,9 +215,14 @@ class _Solver:
                 span = self.base_span(rank, c)
                 if span is not None:
                     self.add(span, force=True)
-        for rank, c in ranked:  # one clip per facet of the prompt, however strong the others
+        # one clip per facet of the prompt, however strong the others; with several facets a
+        # long one is first cut to its share of the budget around its evidence, so one facet's
+        # long span cannot crowd out another's
+        share_s = p.target_duration_s / max(1, len(self.priority_ids))
+        share_s = max(p.min_clip_s, share_s) if len(self.priority_ids) > 1 else None
+        for rank, c in ranked:
             if c.candidate_id in self.priority_ids - self.locked_ids:
-                span = self.base_span(rank, c) if len(self.spans) < p.max_clips else None
+                span = self.base_span(rank, c, share_s) if len(self.spans) < p.max_clips else None
                 if span is not None:
                     self.add(span)
         best_score = max((c.score for c in self.ranked), default=0.0)
@@ -329,7 +338,13 @@ class _Solver:
                 rank_of = {id(s): i for i, s in enumerate(order)}
                 best = min(
                     fitting,
-                    key=lambda m: (m.point.quality, rank_of[id(m.span)], abs(m.delta_s - ideal)),
+                    key=lambda m: (
+                        0 if grow else self._words_lost(m, self.keywords),
+                        0 if grow else self._words_lost(m, _evidence_terms(m.span)),
+                        m.point.quality,
+                        rank_of[id(m.span)],
+                        abs(m.delta_s - ideal),
+                    ),
                 )
                 apply_move(best)
                 continue
@@ -347,7 +362,34 @@ class _Solver:
                 partial = [m for m in moves if m.delta_s <= hi_d + _EPS_S]
             if not partial:
                 return
-            apply_move(max(partial, key=lambda m: (-m.point.quality, m.delta_s)))
+            apply_move(
+                max(
+                    partial,
+                    key=lambda m: (
+                        0 if grow else -self._words_lost(m, self.keywords),
+                        -m.point.quality,
+                        0 if grow else -self._words_lost(m, _evidence_terms(m.span)),
+                        m.delta_s,
+                    ),
+                )
+            )
+
+    def _words_lost(self, move: Move, terms: set[str]) -> int:
+        """How many spoken words holding ``terms`` (the topic's, or the matched speech's) a
+        shrinking move cuts out of its span: shrink the part that does not say what was asked
+        ("…battery lasts 18 hours" stays, the silence after it goes)."""
+        if not terms:
+            return 0
+        span, cut_s = move.span, move.point.time_s
+        if move.side == "start":
+            lo, hi = span.start_s, cut_s
+        else:
+            lo, hi = cut_s, span.end_s
+        return sum(
+            1
+            for ws, we, text in self.snappers[span.video_id].index.words
+            if lo - _EPS_S <= ws and we <= hi + _EPS_S and terms.intersection(tokenize(text))
+        )
 
     def _holds_priority(self, span: Span) -> bool:
         return any(c.candidate_id in self.priority_ids for _, c in span.members)
@@ -398,7 +440,7 @@ def solve(
     taken first, before the budget or a stronger candidate can crowd them out, and dropped last.
     """
     locked = set(locked_ids or ())
-    keywords = {_norm(w) for w in topic.split() if len(_norm(w)) >= 3}
+    keywords = set(tokenize(topic))  # stemmed content words: no "the" or "and"
     solver = _Solver(ranked, boundaries, params, locked, keywords, priority_ids)
     if not ranked:
         return SolveResult(warnings=["no relevant material found"])
@@ -429,5 +471,6 @@ def solve(
     return result
 
 
-def _norm(word: str) -> str:
-    return re.sub(r"[^\w]", "", word.lower())
+def _evidence_terms(span: Span) -> set[str]:
+    """Content words of the speech that made the span's candidates match."""
+    return {t for _, c in span.members for t in tokenize(c.transcript)}

@@ -235,7 +235,16 @@ def _evidence_text(span: Span) -> Evidence:
         ocr_text=" | ".join(ocr_lines[:4]),
         visual_labels=visual[0].segment.text if visual and visual[0].signal != "clip" else "",
         frame_time_s=(visual[0].segment.frame_time_s if visual else None),
+        focus_s=_focus_s(span),
     )
+
+
+def _focus_s(span: Span) -> float | None:
+    """The middle of the span's strongest evidence segment (where a shortened clip stays)."""
+    if not span.evidence:
+        return None
+    best = max(span.evidence, key=lambda e: e.score).segment
+    return round((max(best.start_s, span.start_s) + min(best.end_s, span.end_s)) / 2.0, 3)
 
 
 def _start(item: ScoredEvidence) -> float:
