@@ -119,3 +119,59 @@ def test_a_facet_search_would_not_answer_gets_no_clip_of_its_own() -> None:
     coverage = {f.facet: (f.found, f.covered) for f in plan.facets}
     assert coverage == {"city life": (True, True), "people outdoors": (False, False)}
     assert "nothing relevant found for 'people outdoors'" in plan.warnings
+
+
+GROUNDED = PlannerParams(min_score=0.35, grounded_below_floor=True)  # the default floor
+
+
+def test_under_the_cut_off_only_a_clip_whose_words_name_the_topic_enters() -> None:
+    cands = [  # both score like an outro that search would not show
+        cand("c1", 0, 8, 0.27, transcript="thanks for watching, send us your questions"),
+        cand("c2", 20, 28, 0.27, transcript="meanwhile in the city, cyclists weave in traffic"),
+    ]
+    football = plan_highlight(
+        HighlightRequest(prompt="20 seconds of football goals"), cands, bounds(), params=GROUNDED
+    )
+    assert not football.clips and any("no relevant material" in w for w in football.warnings)
+    city = plan_highlight(
+        HighlightRequest(prompt="20 seconds of city life"), cands, bounds(), params=GROUNDED
+    )
+    assert used_ids(city) == {"c2"}
+
+
+def test_a_facet_is_led_by_the_clip_its_own_search_scored_best() -> None:
+    # the battery clip was also returned (lower) by the search for "price"
+    ranked = [
+        cand("c1", 26, 35, 1.0, "price", "battery", facet_scores={"price": 0.73, "battery": 1.0}),
+        cand("c2", 8, 17, 0.95, "price", facet_scores={"price": 0.95}),
+    ]
+    order, leaders = facet_first(ranked, ["price", "battery"])
+    assert leaders == {"c1", "c2"} and order[0].candidate_id == "c2"
+
+
+def test_shrinking_a_reel_keeps_the_words_that_matched() -> None:
+    from scenespark.types import Modality, Segment, Word
+
+    def words(text: str, start_s: float) -> list[Word]:
+        return [
+            Word(start_s=start_s + 0.4 * i, end_s=start_s + 0.4 * i + 0.3, text=w)
+            for i, w in enumerate(text.split())
+        ]
+
+    said = (
+        words("the base model costs 899 dollars.", 8.6)
+        + words("it ships in march.", 11.2)  # a clean cut at 11.2 would drop what matched
+        + words("the price stays low all year.", 26.6)
+    )
+    speech = [Segment(video_id="v1", modality=Modality.SPEECH, start_s=said[0].start_s,
+                      end_s=said[-1].end_s, text="", words=said)]  # fmt: skip
+    index = {"v1": BoundaryIndex.build("v1", 60.0, speech, [])}
+    cands = [  # 18 s of material for a 15 s reel: one of them must shrink
+        cand("c1", 26, 35, 1.0, transcript="the price stays low all year."),
+        cand("c2", 8, 17, 0.95, transcript="the base model costs 899 dollars."),
+    ]
+    request = HighlightRequest(prompt="15 seconds about the cost")
+    plan = plan_highlight(request, cands, index, params=GROUNDED)
+    assert len(plan.clips) == 2 and plan.duration_s <= 16.5
+    for clip, first_word in zip(sorted(plan.clips, key=lambda c: c.start_s), (8.6, 26.6)):
+        assert clip.start_s <= first_word + 0.01, plan.clips  # the matched speech stays in
