@@ -137,6 +137,20 @@ def test_search_cli_table_json_and_filters(ix_home, ix_indexed) -> None:
     assert "Traceback" not in other.stderr
 
 
+def test_a_video_named_for_part_of_the_topic_counts_when_search_found_the_topic_in_it(
+    ix_engine, ix_indexed
+) -> None:
+    """ "the garden party" and "garden.mp4": the whole video is the topic's material only when
+    search also found the topic in it above the cut-off (the laptop launch and its video)."""
+    from scenespark.highlights.service import HighlightService
+
+    service = HighlightService(ix_engine)
+    vid = ix_indexed.video_id
+    assert service._titled_videos("the garden party", None, {vid}) == [vid]
+    assert service._titled_videos("the garden party", None, set()) == []
+    assert service._titled_videos("the street party", None, {vid}) == []
+
+
 def test_highlight_draws_on_a_video_whose_title_names_the_topic(ix_engine, ix_indexed) -> None:
     """ "garden.mp4": a reel "of the garden" may use any of its shots, after the real matches."""
     from scenespark.highlights.candidates import BoundaryIndex

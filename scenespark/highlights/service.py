@@ -200,7 +200,9 @@ class HighlightService:
                     c.facets.extend(f for f in found if f not in c.facets)
                     for facet, score in found.items():
                         c.facet_scores[facet] = max(c.facet_scores.get(facet, 0.0), score)
-        titled = self._titled_videos(parsed.topic, request.video_ids)
+        cut_off = self.engine.settings.search_min_score
+        strong = {h.video_id for h in hits.values() if h.score >= cut_off}
+        titled = self._titled_videos(parsed.topic, request.video_ids, strong)
         candidates += self._shot_candidates(titled, "title", first_id=len(candidates) + 1)
         floor_on = self.engine.settings.reel_min_score() > 0
         if not candidates and request.video_ids and (parsed.wants_everything or not floor_on):
@@ -209,10 +211,16 @@ class HighlightService:
             candidates = self._shot_candidates(request.video_ids, "video")
         return candidates
 
-    def _titled_videos(self, topic: str, video_ids: list[str] | None) -> list[str]:
-        """Videos whose title (or file name) holds every word of the topic: "the product
-        launch" → "product_launch_2024.mp4". Their shots are relevant material by the title."""
+    def _titled_videos(
+        self, topic: str, video_ids: list[str] | None, strong: set[str] | None = None
+    ) -> list[str]:
+        """Videos about the whole topic, by their name: the title (or file name) holds every
+        word of the topic ("the product launch" → "product_launch_2024.mp4"), or holds one of
+        them and search found the topic in the video above its cut-off (``strong``: "the laptop
+        launch" → "product_launch.mp4" whose intro announces the laptop). Their shots are
+        relevant material by the title, ranked below the real matches."""
         words = set(tokenize(topic))
+        strong = strong or set()
         if not words:
             return []
         catalog = self.engine.catalog
@@ -221,11 +229,12 @@ class HighlightService:
             if video_ids
             else catalog.list_videos()
         )
-        return [
-            video.video_id
-            for video in videos
-            if words <= set(tokenize(video.title)) | set(tokenize(Path(video.path).stem))
-        ]
+        out = []
+        for video in videos:
+            named = set(tokenize(video.title)) | set(tokenize(Path(video.path).stem))
+            if words <= named or (video.video_id in strong and words & named):
+                out.append(video.video_id)
+        return out
 
     def _shot_candidates(
         self, video_ids: list[str], origin: str, first_id: int = 1
