@@ -173,5 +173,6 @@ def test_shrinking_a_reel_keeps_the_words_that_matched() -> None:
     request = HighlightRequest(prompt="15 seconds about the cost")
     plan = plan_highlight(request, cands, index, params=GROUNDED)
     assert len(plan.clips) == 2 and plan.duration_s <= 16.5
-    for clip, first_word in zip(sorted(plan.clips, key=lambda c: c.start_s), (8.6, 26.6)):
+    ordered = sorted(plan.clips, key=lambda c: c.start_s)
+    for clip, first_word in zip(ordered, (8.6, 26.6), strict=True):
         assert clip.start_s <= first_word + 0.01, plan.clips  # the matched speech stays in
