@@ -72,7 +72,7 @@ def test_warm_up_loads_the_search_models_only_and_tagger_labels_need_no_tagger(
     with TestClient(app) as client:
         runtime = app.state.runtime
         names = [name for name, _ in runtime.warm_up_steps()]
-        assert names == ["text model", "text vectors", "keyword index"]  # no tagger
+        assert names == ["text model", "text vectors", "keyword index", "first query"]
         deadline = time.monotonic() + 120
         while client.get("/api/v1/health").json()["status"] == "warming":
             assert time.monotonic() < deadline
@@ -107,10 +107,8 @@ def test_warm_up_includes_clip_only_when_search_needs_it(tmp_path: Path) -> None
             clip_pretrained=str(checkpoint),
         ),
     }
-    expected = {
-        "none": ["text model", "text vectors", "keyword index"],
-        "clip": ["text model", "text vectors", "keyword index", "CLIP model", "CLIP vectors"],
-    }
+    text = ["text model", "text vectors", "keyword index", "first query"]
+    expected = {"none": text, "clip": [*text, "CLIP model", "CLIP vectors"]}
     for name, settings in cases.items():
         app = create_app(settings, start_workers=False, warm_up=False)
         with TestClient(app):
