@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -41,6 +42,7 @@ from indexer.signature import model_signatures  # noqa: E402
 from scenespark.engine import Engine  # noqa: E402
 from scenespark.search import engine as search_module  # noqa: E402
 from scenespark.search.engine import SearchEngine  # noqa: E402
+from scenespark.search.query_embedding import query_embeddings  # noqa: E402
 from scenespark.store.keyword import KeywordIndex  # noqa: E402
 from scenespark.store.vectors.records import segment_records  # noqa: E402
 from scenespark.types import Modality, SearchRequest, Segment, Shot, Video, VideoStatus  # noqa: E402
@@ -116,6 +118,33 @@ class Library:
         while self.hours < hours:
             self.add_video(float(self.rng.uniform(5, 90)) * 60.0)
             print(f"  {self.hours:7.2f} h {self.vectors:8d} vectors", file=sys.stderr)
+
+    def save(self, path: Path, key: dict[str, Any]) -> None:
+        """What a later run needs to reuse this library (its data dir stays where it is)."""
+        state = {
+            "key": key, "hours": self.hours, "vectors": self.vectors, "video_ids": self.video_ids,
+            "keyword_samples": self.keyword_samples, "rng": self.rng.bit_generator.state,
+            "planted": {str(k): v for k, v in self.planted.items()},
+        }  # fmt: skip
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(path)
+
+    def load(self, path: Path, key: dict[str, Any]) -> bool:
+        """Reuse a library saved by :meth:`save` with the same key (seed, model); False if none."""
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return False
+        if state.get("key") != key:
+            return False
+        self.hours, self.vectors = float(state["hours"]), int(state["vectors"])
+        self.video_ids, self.keyword_samples = state["video_ids"], state["keyword_samples"]
+        self.rng.bit_generator.state = state["rng"]
+        self.planted = {
+            int(k): [(str(v), float(t)) for v, t in items] for k, items in state["planted"].items()
+        }
+        return True
 
     def add_video(self, duration_s: float) -> None:
         n, rng = len(self.video_ids), self.rng
@@ -211,7 +240,10 @@ def instrument(engine: Engine, totals: dict[str, float]) -> Callable[[], None]:
 
     cat, kw = engine.catalog, engine.keywords
     names = ["active_run_ids", "get_segments", "get_video", "segments", "nearest_thumbnail"]
-    targets = [(engine.models.text(), "embed_query"), (engine.vectors, "query"), (kw, "index")]
+    names += ["active_segment_ids", "count_segments"]
+    shared = query_embeddings(engine.models.text())
+    targets = [(engine.models.text(), "embed_query"), (shared, "embed_query"), (kw, "index")]
+    targets += [(engine.vectors, n) for n in ("query", "nearest", "score_ids")]
     targets += [(cat, n) for n in names if hasattr(cat, n)] + [(search_module, "build_spans")]
     targets += [(KeywordIndex, "search"), (SearchEngine, "_attach_thumbnails")]
     saved = [(obj, name, vars(obj).get(name)) for obj, name in targets]  # None: a bound method
@@ -233,6 +265,8 @@ def measure(engine: Engine, lib: Library, n_queries: int) -> dict[str, Any]:
     import torch  # already loaded with the text model
 
     searcher, embedder = SearchEngine(engine), engine.models.text()
+    # every timed search embeds its query: a new query is the case measured, not a cache hit
+    query_embeddings(embedder).cache_size = 0
     # the baseline queries the biggest collection of the space (speech) once
     collection = engine.vectors._space(lib.space).partitions[SPEECH.value].collection
     queries = lib.queries(n_queries)
@@ -326,6 +360,12 @@ def main() -> int:
     parser.add_argument("--model-threads", type=int, default=0, help="0 = the settings default")
     parser.add_argument("--keep", type=Path, help="build in this data dir and keep it")
     parser.add_argument(
+        "--cache",
+        type=Path,
+        help="keep the library in this dir and reuse it in later runs (same seed and model); "
+        "sizes below the cached one are skipped",
+    )
+    parser.add_argument(
         "--text-model", default="", help="SCENESPARK_TEXT_MODEL for the run (e.g. e5); empty = auto"
     )
     parser.add_argument("--json", action="store_true")
@@ -334,7 +374,9 @@ def main() -> int:
     machine["text_model"] = args.text_model or "auto"
     report: dict[str, Any] = {"machine": machine | {"platform": platform.platform()}, "sizes": []}
     with tempfile.TemporaryDirectory(prefix="scenespark-bench-search-") as tmp:
-        overrides: dict[str, Any] = {"home": args.keep or Path(tmp) / "home"}
+        cache = args.cache.resolve() if args.cache else None
+        home = cache / "home" if cache else args.keep or Path(tmp) / "home"
+        overrides: dict[str, Any] = {"home": home}
         if args.model_threads:
             overrides["model_threads"] = args.model_threads
         if args.text_model:
@@ -342,12 +384,28 @@ def main() -> int:
         engine = Engine(load_settings(**overrides))
         try:
             lib = Library(engine, np.random.default_rng(args.seed))
+            key = {"seed": args.seed, "text_model": machine["text_model"], "version": 1}
+            state = cache / "library.json" if cache else None
+            if state is not None and lib.load(state, key):
+                print(f"reusing the cached {lib.hours:.1f} h library in {cache}", file=sys.stderr)
+            elif state is not None:
+                engine.close()  # a stale or foreign cache: start again from an empty one
+                shutil.rmtree(cache, ignore_errors=True)
+                engine = Engine(load_settings(**overrides))
+                lib = Library(engine, np.random.default_rng(args.seed))
             engine.models.visual()  # search asks for it: load it before timing, as a server does
-            for hours in sorted(float(h) for h in args.hours.split(",")):
+            sizes = sorted(float(h) for h in args.hours.split(","))
+            if lib.hours > 0:  # a cached library cannot shrink: measure it at its size
+                sizes = [h for h in sizes if h > lib.hours] or [lib.hours]
+            for hours in sizes:
                 print(f"building the library up to {hours} h ...", file=sys.stderr)
                 before, t0 = lib.vectors, time.perf_counter()
+                if state is not None and lib.hours < hours:  # an interrupted build is not reused
+                    state.unlink(missing_ok=True)
                 lib.grow_to(hours)
                 build_s = time.perf_counter() - t0
+                if state is not None:
+                    lib.save(state, key)
                 print(f"measuring {args.queries} queries at {lib.hours:.1f} h ...", file=sys.stderr)
                 size = measure(engine, lib, args.queries)
                 size["build_s"] = round(build_s, 1)

@@ -119,9 +119,12 @@ def library_in(home: Path, hours: float, seed: int) -> dict[str, Any]:
 class Server:
     """``scenespark serve`` from checkout ``code`` in a child process; stopped on exit."""
 
-    def __init__(self, code: Path, home: Path, log_path: Path) -> None:
+    def __init__(
+        self, code: Path, home: Path, log_path: Path, settings: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.env = os.environ | {"SCENESPARK_HOME": str(home), "PYTHONPATH": str(code)}
+        self.env |= settings or {}
         self.env |= {"SCENESPARK_PORT": str(self.port), "SCENESPARK_HOST": "127.0.0.1"}
         self.base = f"http://127.0.0.1:{self.port}/api/v1"
         self.code = code
@@ -146,6 +149,14 @@ class Server:
         self.log.close()
 
 
+def search_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The server's search settings for the run: the query cache off unless asked for."""
+    settings = {"SCENESPARK_SEARCH_QUERY_CACHE": "2048" if args.query_cache else "0"}
+    if args.search_concurrency:
+        settings["SCENESPARK_SEARCH_CONCURRENCY"] = str(args.search_concurrency)
+    return settings
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)  # fmt: skip
     parser.add_argument("--hours", type=float, default=1.0)
@@ -157,6 +168,23 @@ def main() -> int:
     parser.add_argument("--warmup-only", action="store_true", help="start-up, health and RSS only")
     parser.add_argument("--rounds", type=int, default=1, help="server starts to measure")
     parser.add_argument("--baseline-code", type=Path, help="a checkout to compare start-up with")
+    parser.add_argument(
+        "--compare-search",
+        action="store_true",
+        help="measure the CLI and concurrent searches on the baseline checkout too",
+    )
+    parser.add_argument(
+        "--search-concurrency",
+        type=int,
+        default=0,
+        help="the server's SCENESPARK_SEARCH_CONCURRENCY (0 = its default, the core count)",
+    )
+    parser.add_argument(
+        "--query-cache",
+        action="store_true",
+        help="keep the server's cache of query vectors on (off by default: every timed search "
+        "embeds its query, the case of a new query)",
+    )
     args = parser.parse_args()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     report: dict[str, Any] = {
@@ -174,8 +202,9 @@ def main() -> int:
         rounds: list[dict[str, Any]] = []
         for i in range(max(1, args.rounds)):
             for label, code in codes:
-                last = i == args.rounds - 1 and code == ROOT
-                server = Server(code, home, Path(tmp) / f"serve-{i}-{len(rounds)}.log")
+                last = i == args.rounds - 1 and (code == ROOT or args.compare_search)
+                log_path = Path(tmp) / f"serve-{i}-{len(rounds)}.log"
+                server = Server(code, home, log_path, search_settings(args))
                 try:
                     result = measure(server, queries, args, full=last and not args.warmup_only)
                 finally:

@@ -110,6 +110,16 @@ class Settings(BaseSettings):
         "(search_min_score), below which a clip enters only when its own words hold a word of "
         "the prompt; 0 = only the planner's relative rule",
     )
+    search_query_cache: int = Field(
+        2048, ge=0, le=1_000_000, description="recent query vectors kept in memory (0 = none)"
+    )
+    search_concurrency: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="searches past their query embedding running at once (the rest queue); "
+        "0 = the core count",
+    )
     search_word_moments: bool = Field(
         True,
         description="narrow speech hits longer than one subtitle event (7 s) to the "

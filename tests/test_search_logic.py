@@ -197,3 +197,34 @@ def test_ocr_matches_and_cut_recall() -> None:
         [10.0, 22.0], [*SHOTS[:2], Shot(shot_id=2, start_s=22.4, end_s=30, keyframe_s=23)]
     )
     assert result["recall"] == 1.0 and result["extra_cuts"] == 0
+
+
+def _snap_by_scan(span: Span, shots: list[Shot]) -> None:
+    """The reference rule: scan every cut (the bisect in snap_to_cuts must agree with it)."""
+    cuts = sorted({s.start_s for s in shots} | {shots[-1].end_s})
+    for cut in cuts:
+        if abs(span.start_s - cut) <= 0.6 and cut < span.end_s:
+            span.start_s = cut
+            break
+    for cut in reversed(cuts):
+        if abs(span.end_s - cut) <= 0.6 and cut > span.start_s:
+            span.end_s = cut
+            break
+
+
+def test_snapping_by_bisect_matches_a_scan_of_every_cut() -> None:
+    import random
+
+    rng = random.Random(5)
+    for _ in range(300):
+        starts = sorted({round(rng.uniform(0, 120), rng.choice([0, 1, 3])) for _ in range(40)})
+        shots = [
+            Shot(shot_id=i, start_s=a, end_s=b, keyframe_s=a)
+            for i, (a, b) in enumerate(zip(starts, [*starts[1:], starts[-1] + 5.0], strict=True))
+        ]
+        start = round(rng.uniform(0, 125), rng.choice([1, 2, 3]))
+        end = start + rng.choice([0.04, 0.3, 0.7, 1.2, 4.0, 20.0])
+        by_bisect, by_scan = Span("v", start, end), Span("v", start, end)
+        snap_to_cuts(by_bisect, shots)
+        _snap_by_scan(by_scan, shots)
+        assert (by_bisect.start_s, by_bisect.end_s) == (by_scan.start_s, by_scan.end_s)

@@ -872,3 +872,73 @@ def test_keyword_index_kept_on_disk_for_the_same_library_state(
     assert [m.segment_id for m in KeywordCache(store_catalog, folder=folder).search("studio")] == [
         f"{run2}:0"
     ]
+
+
+def test_search_reads_ids_and_cosines_and_filters_with_the_catalog(
+    store_catalog: Catalog, store_vectors: VectorStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from scenespark.search import dense
+
+    for vid in ("vid1", "vid2"):
+        store_catalog.upsert_video(store_video(vid, f"/media/{vid}.mp4"))
+    texts = [f"segment {i}" for i in range(30)]
+    old = store_index_run(store_catalog, store_vectors, "vid1", Modality.SPEECH, texts, seed=0)
+    run1 = store_catalog.begin_run("vid1", Modality.SPEECH, {})
+    segs1 = store_segments("vid1", Modality.SPEECH, texts)
+    store_vectors.add("text", store_records(run1, segs1, seed=0))
+    store_catalog.commit_run("vid1", Modality.SPEECH, run1, segs1)  # `old` stays, superseded
+    run2 = store_index_run(store_catalog, store_vectors, "vid2", Modality.OCR, texts[:5], seed=100)
+    orphan = store_catalog.begin_run("vid2", Modality.OCR, {})  # never committed
+    orphan_segs = store_segments("vid2", Modality.OCR, texts[:5])
+    store_vectors.add("text", store_records(orphan, orphan_segs, 3))
+    query = store_unit(3)
+
+    # the lean read: ids and exact cosines per collection, no metadata, no filter
+    near = store_vectors.nearest("text", query, top_k=4, modalities=["speech", "ocr"])
+    assert set(near) == {"ocr", "speech"}
+    assert {i for i, _s in near["speech"][:2]} == {f"{old}:3", f"{run1}:3"}
+    assert near["ocr"][0] == (f"{orphan}:0", pytest.approx(1.0, abs=1e-4))
+    for hits in near.values():
+        assert [s for _i, s in hits] == sorted((s for _i, s in hits), reverse=True)
+    assert [m.id for m in store_vectors.query("text", query, top_k=4, modalities=["ocr"])] == [
+        i for i, _s in near["ocr"]
+    ]
+    exact = store_vectors.score_ids(
+        "text", query, {"ocr": [f"{run2}:{i}" for i in range(5)] + ["unknown:0"]}, top_k=3
+    )
+    expected = sorted(((f"{run2}:{i}", float(query @ store_unit(100 + i))) for i in range(5)),
+                      key=lambda p: -p[1])[:3]  # fmt: skip
+    assert [i for i, _s in exact["ocr"]] == [i for i, _s in expected]
+    assert [s for _i, s in exact["ocr"]] == pytest.approx([s for _i, s in expected], abs=1e-5)
+
+    engine = SimpleNamespace(catalog=store_catalog, vectors=store_vectors)
+    active = store_catalog.active_run_ids()
+
+    def search(video_ids: list[str] | None, top_k: int = 10) -> list[dense.DenseMatch]:
+        return dense.dense_matches(
+            engine,  # type: ignore[arg-type]
+            "text",
+            query,
+            top_k=top_k,
+            modalities=[Modality.SPEECH, Modality.OCR],
+            video_ids=video_ids,
+            allowed_run_ids=active,
+            min_results=2,
+        )
+
+    everywhere = search(None)
+    assert everywhere[0].segment_id == f"{run1}:3" and everywhere[0].segment.text == "segment 3"
+    assert {m.segment_id.split(":")[0] for m in everywhere} <= {run1, run2}  # no stale, no orphan
+    assert [m.cosine for m in everywhere] == sorted((m.cosine for m in everywhere), reverse=True)
+    # stale copies crowd the nearest window: it widens until enough active matches
+    assert len(search(None, top_k=33)) == 33
+    by_ids = search(["vid2"])
+    assert sorted(m.segment_id for m in by_ids) == sorted(f"{run2}:{i}" for i in range(5))
+    monkeypatch.setattr(dense, "PRESELECT_MAX", 0)  # too many to pre-select: a filtered query
+    by_query = search(["vid2"])
+    assert [(m.segment_id, round(m.cosine, 4)) for m in by_query] == [
+        (m.segment_id, round(m.cosine, 4)) for m in by_ids
+    ]
+    assert search([]) == [] and search(["vid1"], top_k=0) == []

@@ -85,3 +85,7 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_texts([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Several search queries at once (one batched forward pass)."""
+        return self.embed_texts(list(texts))

@@ -13,10 +13,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from scenespark.engine import CLIP_SPACE, Engine
 from scenespark.errors import InvalidInputError
 from scenespark.models.resolve_text import known_monolingual
+from scenespark.search.admission import search_gate
 from scenespark.search.calibration import calibration_for
+from scenespark.search.dense import dense_matches
 from scenespark.search.fusion import (
     ScoredEvidence,
     Span,
@@ -25,7 +29,8 @@ from scenespark.search.fusion import (
     confidence_label,
 )
 from scenespark.search.moments import narrow_speech_hits
-from scenespark.search.query_intent import understand
+from scenespark.search.query_embedding import query_embeddings
+from scenespark.search.query_intent import QueryIntent, understand
 from scenespark.store.catalog import Catalog
 from scenespark.types import (
     ALL_MODALITIES,
@@ -34,6 +39,7 @@ from scenespark.types import (
     Modality,
     SearchRequest,
     SearchResponse,
+    Segment,
     Video,
     VideoHits,
 )
@@ -68,7 +74,23 @@ class SearchEngine:
         min_score = settings.search_min_score if request.min_score is None else request.min_score
         modalities = list(request.modalities or ALL_MODALITIES)
         intent = understand(query)
-        evidence = self.collect_evidence(intent.topic, request, modalities)
+        # embedded before the gate: searches queued there are embedded together in one batch
+        vector = self._query_vector(intent.topic) if self._text_modalities(modalities) else None
+        with search_gate(self.engine):
+            return self._search(request, query, intent, modalities, min_score, vector, started)
+
+    def _search(
+        self,
+        request: SearchRequest,
+        query: str,
+        intent: QueryIntent,
+        modalities: list[Modality],
+        min_score: float,
+        vector: np.ndarray | None,
+        started: float,
+    ) -> SearchResponse:
+        settings = self.engine.settings
+        evidence = self.collect_evidence(intent.topic, request, modalities, vector)
         if intent.hint is not None and len(modalities) > 1:
             evidence = [_boost(e, intent.hint) for e in evidence]
         join_floor = 0.6 * min_score
@@ -96,9 +118,27 @@ class SearchEngine:
         return response
 
     # --- evidence ------------------------------------------------------------------------
+    def _text_modalities(self, modalities: list[Modality]) -> list[Modality]:
+        """The modalities searched through the text space (tagger and VLM labels are text)."""
+        text = [m for m in modalities if m != Modality.VISUAL]
+        if Modality.VISUAL in modalities and self.engine.models.visual_kind() in ("tagger", "vlm"):
+            text.append(Modality.VISUAL)
+        return text
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        embedder = self.engine.models.text()
+        shared = query_embeddings(embedder)
+        shared.cache_size = self.engine.settings.search_query_cache
+        return shared.embed_query(query)
+
     def collect_evidence(
-        self, query: str, request: SearchRequest, modalities: list[Modality]
+        self,
+        query: str,
+        request: SearchRequest,
+        modalities: list[Modality],
+        vector: np.ndarray | None = None,
     ) -> list[ScoredEvidence]:
+        """Scored segments for ``query``; ``vector``: its text embedding, when already made."""
         engine = self.engine
         catalog = engine.catalog
         allowed_runs = catalog.active_run_ids()
@@ -109,9 +149,7 @@ class SearchEngine:
         # tagger / VLM labels are text evidence: only CLIP needs its model at search time
         visual_kind = engine.models.visual_kind() if Modality.VISUAL in modalities else None
         visual = engine.models.visual() if visual_kind == "clip" else None
-        text_modalities = [m for m in modalities if m != Modality.VISUAL]
-        if visual_kind in ("tagger", "vlm"):
-            text_modalities.append(Modality.VISUAL)
+        text_modalities = self._text_modalities(modalities)
 
         best: dict[str, tuple[float, str]] = {}  # segment id -> (score, signal)
 
@@ -119,15 +157,18 @@ class SearchEngine:
             if score > best.get(segment_id, (0.0, ""))[0]:
                 best[segment_id] = (score, signal)
 
-        metadata: dict[str, dict] = {}
+        known: dict[str, Segment] = {}  # segments read with their dense matches
+        counts = _scope_counts(catalog, video_ids)
         if text_modalities:
             space = engine.text_space()
             embedder = engine.models.text()
-            vector = embedder.embed_query(query)
+            if vector is None:
+                vector = self._query_vector(query)
             calibration = calibration_for(
                 embedder, engine.settings.models_dir, monolingual=known_monolingual(embedder.info)
-            ).for_query(vector, _passages(catalog, video_ids, text_modalities))
-            for match in engine.vectors.query(
+            ).for_query(vector, _passages(counts, text_modalities))
+            for match in dense_matches(
+                engine,
                 space,
                 vector,
                 top_k=fetch_k,
@@ -135,12 +176,12 @@ class SearchEngine:
                 video_ids=video_ids,
                 allowed_run_ids=allowed_runs,
                 min_results=2 * request.top_k,
+                counts=counts,
             ):
-                metadata[match.id] = match.metadata
-                is_label = match.metadata.get("modality") == Modality.VISUAL.value
-                offer(
-                    match.id, calibration.score(match.score, match.text, is_label=is_label), "dense"
-                )
+                known[match.segment_id] = match.segment
+                is_label = match.segment.modality == Modality.VISUAL
+                score = calibration.score(match.cosine, match.segment.text, is_label=is_label)
+                offer(match.segment_id, score, "dense")
             keyword_index = engine.keywords.index()
             for kw in keyword_index.search(
                 query, top_k=fetch_k, modalities=text_modalities, video_ids=video_ids
@@ -149,18 +190,22 @@ class SearchEngine:
         if visual is not None and visual.kind == "clip":
             space = engine.clip_space()
             if space is not None:
-                vector = visual.embed_text(query)
-                for match in engine.vectors.query(
+                clip_vector = visual.embed_text(query)
+                for match in dense_matches(
+                    engine,
                     CLIP_SPACE,
-                    vector,
+                    clip_vector,
                     top_k=fetch_k,
                     modalities=[Modality.VISUAL],
                     video_ids=video_ids,
                     allowed_run_ids=allowed_runs,
                     min_results=2 * request.top_k,
+                    counts=counts,
                 ):
-                    offer(match.id, calibrate(match.score, *CLIP_SIM_RANGE), "clip")
-        segments = catalog.get_segments(list(best))
+                    known[match.segment_id] = match.segment
+                    offer(match.segment_id, calibrate(match.cosine, *CLIP_SIM_RANGE), "clip")
+        missing = [seg_id for seg_id in best if seg_id not in known]
+        segments = known | (catalog.get_segments(missing) if missing else {})
         return [
             ScoredEvidence(seg_id, segments[seg_id], score, signal)
             for seg_id, (score, signal) in best.items()
@@ -199,13 +244,20 @@ class SearchEngine:
             hit.thumbnail = self.engine.catalog.nearest_thumbnail(hit.video_id, target)
 
 
-def _passages(catalog: Catalog, video_ids: list[str] | None, modalities: list[Modality]) -> int:
-    """Text passages the query is matched against (the calibration's library size)."""
-    wanted = {m.value for m in modalities}
-    counts = (
+def _scope_counts(catalog: Catalog, video_ids: list[str] | None) -> dict[str, int]:
+    """Active segments per modality value in the searched videos (all when None)."""
+    counts: dict[str, int] = {}
+    for found in (
         [catalog.count_segments(v) for v in video_ids] if video_ids else [catalog.count_segments()]
-    )
-    return sum(n for found in counts for modality, n in found.items() if modality in wanted)
+    ):
+        for modality, n in found.items():
+            counts[modality] = counts.get(modality, 0) + n
+    return counts
+
+
+def _passages(counts: dict[str, int], modalities: list[Modality]) -> int:
+    """Text passages the query is matched against (the calibration's library size)."""
+    return sum(counts.get(m.value, 0) for m in modalities)
 
 
 def _boost(item: ScoredEvidence, hint: Modality) -> ScoredEvidence:

@@ -14,6 +14,7 @@ Pure functions on plain data, so the rules are unit-testable without models or s
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from scenespark.types import Modality, Segment, Shot
@@ -125,8 +126,9 @@ def build_spans(
         target.evidence.append(item)
         _absorb_overlaps(spans, target)
     result = [span for spans in spans_by_video.values() for span in spans]
+    cuts = {video_id: shot_cuts(shots_by_video.get(video_id, [])) for video_id in spans_by_video}
     for span in result:
-        snap_to_cuts(span, shots_by_video.get(span.video_id, []))
+        snap_to(span, cuts[span.video_id])
     return result
 
 
@@ -168,17 +170,37 @@ def _absorb_overlaps(spans: list[Span], grown: Span) -> None:
 
 def snap_to_cuts(span: Span, shots: list[Shot]) -> None:
     """Move span edges onto shot cuts within SNAP_TO_CUT_S (never past the evidence core)."""
+    snap_to(span, shot_cuts(shots))
+
+
+def shot_cuts(shots: list[Shot]) -> list[float]:
+    """The sorted cut times of a video (every shot start and the last shot's end)."""
     if not shots:
+        return []
+    return sorted({s.start_s for s in shots} | {shots[-1].end_s})
+
+
+def snap_to(span: Span, cuts: list[float]) -> None:
+    """:func:`snap_to_cuts` with the video's :func:`shot_cuts` computed once: the start moves
+    to the earliest cut within reach, the end to the latest (bisect, not a scan of every cut of
+    a long video for every span)."""
+    if not cuts:
         return
-    cuts = sorted({s.start_s for s in shots} | {shots[-1].end_s})
-    for cut in cuts:
+    reach = SNAP_TO_CUT_S + 1e-6  # the exact test below decides; this only bounds the scan
+    i = bisect.bisect_left(cuts, span.start_s - reach)
+    while i < len(cuts) and cuts[i] <= span.start_s + reach:
+        cut = cuts[i]
         if abs(span.start_s - cut) <= SNAP_TO_CUT_S and cut < span.end_s:
             span.start_s = cut
             break
-    for cut in reversed(cuts):
+        i += 1
+    j = bisect.bisect_right(cuts, span.end_s + reach) - 1
+    while j >= 0 and cuts[j] >= span.end_s - reach:
+        cut = cuts[j]
         if abs(span.end_s - cut) <= SNAP_TO_CUT_S and cut > span.start_s:
             span.end_s = cut
             break
+        j -= 1
 
 
 def confidence_label(score: float) -> str:

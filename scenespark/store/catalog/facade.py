@@ -133,6 +133,12 @@ class Catalog:
         """Active segments by id (unknown or inactive ids are left out)."""
         return self.segment_rows.by_ids(ids)
 
+    def active_segment_ids(
+        self, video_ids: Sequence[str], modalities: Sequence[Modality]
+    ) -> dict[str, list[str]]:
+        """Ids of the videos' active segments, per modality value."""
+        return self.segment_rows.active_ids(video_ids, modalities)
+
     def nearest_thumbnail(self, video_id: str, time_s: float) -> str:
         return self.segment_rows.nearest_thumbnail(video_id, time_s)
 

@@ -83,6 +83,26 @@ class SegmentRepository:
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
+    def active_ids(
+        self, video_ids: Sequence[str], modalities: Sequence[Modality]
+    ) -> dict[str, list[str]]:
+        """Ids of the active segments of these videos, per modality (search pre-selects a
+        video's vectors by them)."""
+        out: dict[str, list[str]] = {}
+        videos, wanted = list(dict.fromkeys(video_ids)), [Modality(m).value for m in modalities]
+        if not videos or not wanted:
+            return out
+        rows = self.db.read(
+            "SELECT s.id, s.modality FROM segments s JOIN active_runs a "
+            "ON a.video_id = s.video_id AND a.modality = s.modality AND a.run_id = s.run_id "
+            f"WHERE s.video_id IN ({','.join('?' * len(videos))}) "
+            f"AND s.modality IN ({','.join('?' * len(wanted))})",
+            [*videos, *wanted],
+        )
+        for seg_id, modality in rows:
+            out.setdefault(modality, []).append(seg_id)
+        return out
+
     def by_ids(self, ids: Sequence[str]) -> dict[str, Segment]:
         """Active segments by id (unknown or inactive ids are left out)."""
         found: dict[str, Segment] = {}
