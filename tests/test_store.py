@@ -942,3 +942,9 @@ def test_search_reads_ids_and_cosines_and_filters_with_the_catalog(
         (m.segment_id, round(m.cosine, 4)) for m in by_ids
     ]
     assert search([]) == [] and search(["vid1"], top_k=0) == []
+    # pre-selected vectors are kept for the next search of the same video, until a delete
+    ocr_ids = {"ocr": [f"{run2}:{i}" for i in range(5)]}
+    first = store_vectors.score_ids("text", query, ocr_ids, top_k=2)
+    assert store_vectors.score_ids("text", query, ocr_ids, top_k=2) == first
+    store_vectors.delete_video("text", "vid2")
+    assert store_vectors.score_ids("text", query, ocr_ids, top_k=2) == {"ocr": []}

@@ -12,6 +12,8 @@ few hundred vectors and scoring them exactly takes 1-5 ms per collection, where 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,13 +44,11 @@ def nearest_ids(
     ]
 
 
-def score_ids(
-    collection: Any, query: np.ndarray, ids: Sequence[str], n_results: int, *, what: str
-) -> list[IdScore]:
-    """Exact cosine of ``query`` against the records ``ids`` (unknown ids are skipped); the
-    ``n_results`` best, best first."""
-    if not ids or n_results <= 0:
-        return []
+def fetch_vectors(
+    collection: Any, ids: Sequence[str], *, what: str
+) -> tuple[list[str], np.ndarray]:
+    """(found ids, their unit vectors as rows) of ``ids`` in the collection; unknown ids are
+    skipped."""
     found_ids: list[str] = []
     blocks: list[np.ndarray] = []
     try:
@@ -62,14 +62,63 @@ def score_ids(
     except Exception as exc:
         raise StoreError(f"reading vectors of {what} failed: {one_line(exc)}") from exc
     if not found_ids:
-        return []
+        return [], np.zeros((0, 0), dtype=np.float32)
     matrix = np.vstack(blocks)
-    norms = np.linalg.norm(matrix, axis=1)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
+    matrix /= norms
+    matrix.setflags(write=False)
+    return found_ids, matrix
+
+
+def top_cosines(
+    ids: list[str], matrix: np.ndarray, query: np.ndarray, n_results: int
+) -> list[IdScore]:
+    """The ``n_results`` rows of ``matrix`` (unit vectors) most similar to ``query``."""
+    if not ids or n_results <= 0:
+        return []
     q = np.asarray(query, dtype=np.float32).reshape(-1)
     q = q / (float(np.linalg.norm(q)) or 1.0)
-    cosines = (matrix @ q) / norms
-    k = min(n_results, len(found_ids))
-    best = np.argpartition(-cosines, k - 1)[:k] if k < len(found_ids) else np.arange(k)
+    cosines = matrix @ q
+    k = min(n_results, len(ids))
+    best = np.argpartition(-cosines, k - 1)[:k] if k < len(ids) else np.arange(k)
     best = best[np.lexsort((best, -cosines[best]))]  # best first, ties by position
-    return [(found_ids[i], max(-1.0, min(1.0, float(cosines[i])))) for i in best]
+    return [(ids[i], max(-1.0, min(1.0, float(cosines[i])))) for i in best]
+
+
+class VectorCache:
+    """Recently pre-selected vectors (e.g. one video's), by collection and id list, within a
+    byte budget. A run's vectors never change once written (a new index run has new ids), so
+    an entry stays right until its space is reset or records are deleted (then all go)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max(0, max_bytes)
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[Any, ...], tuple[list[str], np.ndarray]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple[Any, ...]) -> tuple[list[str], np.ndarray] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], ids: list[str], matrix: np.ndarray) -> None:
+        size = matrix.nbytes + 64 * len(ids)
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1].nbytes + 64 * len(old[0])
+            self._entries[key] = (ids, matrix)
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._entries:
+                _key, (gone_ids, gone) = self._entries.popitem(last=False)
+                self._bytes -= gone.nbytes + 64 * len(gone_ids)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0

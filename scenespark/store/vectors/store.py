@@ -29,7 +29,13 @@ from scenespark.config import Settings, apply_offline_env
 from scenespark.errors import StoreError
 from scenespark.store.vectors.client import connect
 from scenespark.store.vectors.layout import split_by_modality
-from scenespark.store.vectors.nearest import IdScore, nearest_ids, score_ids
+from scenespark.store.vectors.nearest import (
+    IdScore,
+    VectorCache,
+    fetch_vectors,
+    nearest_ids,
+    top_cosines,
+)
 from scenespark.store.vectors.query import filtered_query
 from scenespark.store.vectors.records import (
     NAME_PATTERN,
@@ -58,6 +64,7 @@ if TYPE_CHECKING:
 MIGRATION_BATCH = 2_000
 QUERY_THREADS = 4  # modality collections searched at once
 MAX_BATCH = 5_461  # Chroma's max records per add (the client may report less)
+VECTOR_CACHE_BYTES = 48 * 2**20  # pre-selected vectors kept (~30k 384-d: ~15 h of video)
 
 
 class VectorStore:
@@ -69,6 +76,7 @@ class VectorStore:
         self._lock = threading.RLock()
         self._spaces: dict[str, Space] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._vector_cache = VectorCache(VECTOR_CACHE_BYTES)
         self._client, self.location = connect(settings)
         try:
             reported = int(self._client.get_max_batch_size())
@@ -92,6 +100,7 @@ class VectorStore:
     def close(self) -> None:
         with self._lock:
             self._spaces.clear()
+            self._vector_cache.clear()
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool = None
@@ -234,12 +243,14 @@ class VectorStore:
         """Drop this process's handle of a space (another process may have re-embedded it)."""
         with self._lock:
             self._spaces.pop(name, None)
+            self._vector_cache.clear()
 
     def reset_space(self, name: str) -> None:
         """Drop every collection of a space (for a rebuild with another model)."""
         descriptor_name = self._collection_name(name)
         with self._lock:
             self._spaces.pop(name, None)
+            self._vector_cache.clear()
             try:
                 for collection_name in self._collection_names():
                     if collection_name == descriptor_name or collection_name.startswith(
@@ -296,6 +307,7 @@ class VectorStore:
         from llama_index.core.schema import TextNode
 
         target = self._space(space)
+        self._vector_cache.clear()  # an id written again may get another vector
         groups: dict[str, list[TextNode]] = {}
         for rec in records:
             metadata = clean_metadata(rec.metadata)
@@ -323,6 +335,7 @@ class VectorStore:
         # Straight to the collections: llama-index's delete_nodes(filters=...) passes ids=[],
         # which chromadb>=1.0 rejects ("Expected IDs to be a non-empty list").
         target = self._space(space)
+        self._vector_cache.clear()
         items = sorted(set(values))
         for partition in list(target.partitions.values()):
             for start in range(0, len(items), 500):
@@ -464,9 +477,15 @@ class VectorStore:
             return {}
 
         def one(name: str) -> list[IdScore]:
-            collection = target.partitions[name].collection
-            what = f"the {name} vectors of space {space!r}"
-            return score_ids(collection, query, ids_by_modality[name], top_k, what=what)
+            ids = tuple(ids_by_modality[name])
+            key = (target.name, target.model_name, name, ids)
+            cached = self._vector_cache.get(key)
+            if cached is None:
+                collection = target.partitions[name].collection
+                what = f"the {name} vectors of space {space!r}"
+                cached = fetch_vectors(collection, ids, what=what)
+                self._vector_cache.put(key, *cached)
+            return top_cosines(*cached, query, top_k)
 
         return dict(zip(names, self._each(one, names), strict=True))
 
