@@ -15,6 +15,8 @@ BENCHES = [
     ["server_latency.py", "--hours", "10"],
     ["render_speed.py"],
     ["corpus_quality.py"],
+    ["moments_librivox.py"],
+    ["reels_library.py"],
     ["vision_cost.py"],
 ]
 

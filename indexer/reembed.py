@@ -22,6 +22,7 @@ from scenespark.models.resolve_text import (
     record_auto_choice,
 )
 from scenespark.store.vectors.records import segment_records
+from scenespark.store.vectors.store import same_model
 from scenespark.types import Modality, Segment
 
 TEXT_KEY = "text-model"  # progress key shown while the library is re-embedded
@@ -40,7 +41,8 @@ def text_space_outdated(engine: Engine) -> bool:
     if stored is None:
         return False
     embedder = engine.models.text()
-    return stored != (embedder.info.name, embedder.dimension)
+    name, dimension = stored
+    return not same_model(name, embedder.info.name) or dimension != embedder.dimension
 
 
 def _text_modalities(engine: Engine) -> list[Modality]:

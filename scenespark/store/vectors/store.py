@@ -233,7 +233,7 @@ class VectorStore:
 
     @staticmethod
     def _check_same(name: str, stored_model: str, stored_dim: int, model: str, dim: int) -> None:
-        if stored_model != model or stored_dim != dim:
+        if not same_model(stored_model, model) or stored_dim != dim:
             raise StoreError(
                 f"embedding space {name!r} holds vectors of {stored_model} ({stored_dim}-d), "
                 f"not {model} ({dim}-d); run `scenespark index rebuild` to re-embed the library"
@@ -502,3 +502,18 @@ class VectorStore:
         if len(names) > 1:
             return list(self._query_pool().map(fn, names))
         return [fn(name) for name in names]
+
+
+def same_model(a: str, b: str) -> bool:
+    """Two stored model names name the same model (wherever its virtualenv lives)."""
+    return _model_key(a) == _model_key(b)
+
+
+def _model_key(model_name: str) -> str:
+    """A model's identity without where its environment lives: a bundled model is named by
+    its folder inside site-packages, and a re-created or moved virtualenv (a new clone, a
+    new Python) must not make a library look as if another model had embedded it."""
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in model_name:
+            return model_name.rsplit(marker, 1)[1]
+    return model_name
