@@ -151,10 +151,7 @@ class Server:
 
 def search_settings(args: argparse.Namespace) -> dict[str, str]:
     """The server's search settings for the run: the query cache off unless asked for."""
-    settings = {"SCENESPARK_SEARCH_QUERY_CACHE": "2048" if args.query_cache else "0"}
-    if args.search_concurrency:
-        settings["SCENESPARK_SEARCH_CONCURRENCY"] = str(args.search_concurrency)
-    return settings
+    return {"SCENESPARK_SEARCH_QUERY_CACHE": "2048" if args.query_cache else "0"}
 
 
 def main() -> int:
@@ -172,12 +169,6 @@ def main() -> int:
         "--compare-search",
         action="store_true",
         help="measure the CLI and concurrent searches on the baseline checkout too",
-    )
-    parser.add_argument(
-        "--search-concurrency",
-        type=int,
-        default=0,
-        help="the server's SCENESPARK_SEARCH_CONCURRENCY (0 = its default, the core count)",
     )
     parser.add_argument(
         "--query-cache",

@@ -113,13 +113,6 @@ class Settings(BaseSettings):
     search_query_cache: int = Field(
         2048, ge=0, le=1_000_000, description="recent query vectors kept in memory (0 = none)"
     )
-    search_concurrency: int = Field(
-        0,
-        ge=0,
-        le=64,
-        description="searches past their query embedding running at once (the rest queue); "
-        "0 = the core count",
-    )
     search_word_moments: bool = Field(
         True,
         description="narrow speech hits longer than one subtitle event (7 s) to the "

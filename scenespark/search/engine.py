@@ -18,7 +18,6 @@ import numpy as np
 from scenespark.engine import CLIP_SPACE, Engine
 from scenespark.errors import InvalidInputError
 from scenespark.models.resolve_text import known_monolingual
-from scenespark.search.admission import search_gate
 from scenespark.search.calibration import calibration_for
 from scenespark.search.dense import dense_matches
 from scenespark.search.fusion import (
@@ -30,7 +29,7 @@ from scenespark.search.fusion import (
 )
 from scenespark.search.moments import narrow_speech_hits
 from scenespark.search.query_embedding import query_embeddings
-from scenespark.search.query_intent import QueryIntent, understand
+from scenespark.search.query_intent import understand
 from scenespark.store.catalog import Catalog
 from scenespark.types import (
     ALL_MODALITIES,
@@ -74,22 +73,7 @@ class SearchEngine:
         min_score = settings.search_min_score if request.min_score is None else request.min_score
         modalities = list(request.modalities or ALL_MODALITIES)
         intent = understand(query)
-        # embedded before the gate: searches queued there are embedded together in one batch
         vector = self._query_vector(intent.topic) if self._text_modalities(modalities) else None
-        with search_gate(self.engine):
-            return self._search(request, query, intent, modalities, min_score, vector, started)
-
-    def _search(
-        self,
-        request: SearchRequest,
-        query: str,
-        intent: QueryIntent,
-        modalities: list[Modality],
-        min_score: float,
-        vector: np.ndarray | None,
-        started: float,
-    ) -> SearchResponse:
-        settings = self.engine.settings
         evidence = self.collect_evidence(intent.topic, request, modalities, vector)
         if intent.hint is not None and len(modalities) > 1:
             evidence = [_boost(e, intent.hint) for e in evidence]
