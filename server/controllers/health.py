@@ -56,11 +56,11 @@ class HealthController(Controller):
             location=settings.chroma_url or str(settings.chroma_dir),
         )
         vision = vision_status(runtime.engine)
-        videos = catalog.list_videos()
+        videos = catalog.video_speech_languages()  # not list_videos(): no shots to parse
         languages: dict[str, int] = {}
-        for video in videos:
-            if video.has_audio or video.speech_language:
-                languages[video.speech_language] = languages.get(video.speech_language, 0) + 1
+        for _video_id, has_audio, language, _uncertain in videos:
+            if has_audio or language:
+                languages[language] = languages.get(language, 0) + 1
         return HealthResponse(
             status="degraded" if problems else ("warming" if runtime.warming else "ok"),
             version=package_version(),
@@ -79,7 +79,7 @@ class HealthController(Controller):
             speech_languages=SpeechLanguages(
                 forced=settings.speech_language,
                 videos=languages,
-                uncertain=[v.video_id for v in videos if v.speech_language_uncertain],
+                uncertain=[video_id for video_id, _, _, uncertain in videos if uncertain],
             ),
             problems=problems,
             vision=VisionInfo.model_validate(vision) if vision else None,

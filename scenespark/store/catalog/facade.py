@@ -74,6 +74,10 @@ class Catalog:
     def list_videos(self) -> list[Video]:
         return self.videos.all()
 
+    def video_speech_languages(self) -> list[tuple[str, bool, str, bool]]:
+        """(video_id, has_audio, speech_language, uncertain) per video, without the shots."""
+        return self.videos.speech_languages()
+
     def set_video_status(self, video_id: str, status: VideoStatus, error: str = "") -> None:
         self.videos.set_status(video_id, status, error)
 

@@ -132,6 +132,15 @@ class VideoRepository:
             for row in self.db.read(f"{_VIDEO_SELECT} ORDER BY v.path, v.video_id")
         ]
 
+    def speech_languages(self) -> list[tuple[str, bool, str, bool]]:
+        """(video_id, has_audio, speech_language, uncertain) of every video, without reading
+        (and parsing) shots and counts: what ``/health`` reports, cheap enough to poll."""
+        rows = self.db.read(
+            "SELECT video_id, has_audio, speech_language, speech_language_uncertain "
+            "FROM videos ORDER BY path, video_id"
+        )
+        return [(str(r[0]), bool(r[1]), str(r[2] or ""), bool(r[3])) for r in rows]
+
     def set_status(self, video_id: str, status: VideoStatus, error: str = "") -> None:
         with self.db.write() as conn:
             cursor = conn.execute(
