@@ -180,13 +180,13 @@ class ServerRuntime:
         return steps
 
     def _first_text_query(self) -> None:
-        """One nearest-neighbour query per text collection: Chroma reads each HNSW index from
-        disk on its first query (~0.1 s at 10 h), a cost no user search should pay."""
+        """One nearest-neighbour read per text collection, as a library-wide search makes:
+        Chroma reads each HNSW index from disk on its first query (~0.1 s at 10 h), a cost no
+        user search should pay."""
         engine = self.engine
-        runs = engine.catalog.active_run_ids()
-        if runs:
+        if engine.catalog.active_run_ids():
             vector = engine.models.text().embed_query("warm-up")
-            engine.vectors.query(engine.text_space(), vector, top_k=1, allowed_run_ids=runs)
+            engine.vectors.nearest(engine.text_space(), vector, top_k=1)
 
     @property
     def warming(self) -> bool:

@@ -3,6 +3,8 @@ image-tagger labels answers without loading the tagger (real text model, Chroma,
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,6 +17,7 @@ from scenespark.store.vectors.records import segment_records
 from scenespark.types import Modality, Segment, Shot, Video, VideoStatus
 from server.app import create_app
 
+ROOT = Path(__file__).resolve().parents[1]
 LABELS = ["golden retriever, tennis ball, lawn", "espresso, coffee mug, table", "canoe, lake"]
 
 
@@ -115,3 +118,37 @@ def test_warm_up_includes_clip_only_when_search_needs_it(tmp_path: Path) -> None
             steps = [step for step, _ in app.state.runtime.warm_up_steps()]
             assert app.state.runtime.engine.models.loaded() == []  # listing loads nothing
         assert steps == expected[name], name
+
+
+def test_a_started_server_searches_without_torch_or_llama_index(tmp_path: Path) -> None:
+    """In a fresh process: warm-up, then a library-wide search, and neither torch (text model
+    on ONNX Runtime, no tagger) nor llama-index (lean vector reads) was imported."""
+    settings = Settings(home=tmp_path / "home", visual_backend="tagger")
+    _library(settings)
+    script = f"""
+import sys, time
+from litestar.testing import TestClient
+from scenespark.config import Settings
+from server.app import create_app
+app = create_app(Settings(home={str(settings.home)!r}, visual_backend="tagger"),
+                 start_workers=False, warm_up=True)
+with TestClient(app) as client:
+    deadline = time.monotonic() + 120
+    while client.get("/api/v1/health").json()["status"] == "warming":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    answer = client.post("/api/v1/search", json={{"query": "a cup of coffee"}})
+    assert answer.status_code == 200, answer.text
+    print(answer.json()["results"][0]["evidence"]["visual_labels"])
+print(sorted(m for m in ("torch", "timm", "llama_index", "sentence_transformers") if m in sys.modules))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-2:] == [LABELS[1], "[]"], done.stdout

@@ -26,7 +26,7 @@ class Partition:
 
     name: str
     collection: Any
-    store: ChromaVectorStore
+    store: ChromaVectorStore | None = None  # llama-index's view, made on first write or query
 
 
 @dataclass

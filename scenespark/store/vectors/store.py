@@ -59,12 +59,24 @@ from scenespark.store.vectors.space import (
 __all__ = ["VectorMatch", "VectorRecord", "VectorStore"]
 
 if TYPE_CHECKING:
-    pass
+    from llama_index.vector_stores.chroma import ChromaVectorStore
 
 MIGRATION_BATCH = 2_000
 QUERY_THREADS = 4  # modality collections searched at once
 MAX_BATCH = 5_461  # Chroma's max records per add (the client may report less)
 VECTOR_CACHE_BYTES = 48 * 2**20  # pre-selected vectors kept (~30k 384-d: ~15 h of video)
+
+
+_LLAMA_INDEX_IMPORT = threading.Lock()
+
+
+def import_llama_index() -> None:
+    """Import llama-index once, one thread at a time: its package has import cycles, and two
+    threads importing it for the first time at once (e.g. two videos stored together) get
+    "partially initialized module" ImportErrors."""
+    with _LLAMA_INDEX_IMPORT:
+        import llama_index.core.schema
+        import llama_index.vector_stores.chroma  # noqa: F401
 
 
 class VectorStore:
@@ -83,11 +95,19 @@ class VectorStore:
         except Exception:
             reported = MAX_BATCH
         self.max_batch = max(1, min(MAX_BATCH, reported if reported > 0 else MAX_BATCH))
-        # llama-index's package has import cycles: two threads importing it for the first time
-        # at once (e.g. two videos stored together) get "partially initialized module"
-        # ImportErrors, so the store imports it once, here, before any thread writes
-        import llama_index.core.schema
-        import llama_index.vector_stores.chroma  # noqa: F401
+
+    def _llama_store(self, partition: Partition) -> ChromaVectorStore:
+        """The llama-index store over a partition's collection, made on first use: writes and
+        the filtered query need it; a search's lean reads do not, so a server's start need not
+        import llama-index (0.8-2 s) before its first search."""
+        if partition.store is None:
+            import_llama_index()
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            with self._lock:
+                if partition.store is None:
+                    partition.store = ChromaVectorStore(chroma_collection=partition.collection)
+        return partition.store
 
     def _query_pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -201,8 +221,6 @@ class VectorStore:
         found = space.partitions.get(partition)
         if found is not None:
             return found
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         collection_name = self._collection_name(space.name, partition)
         try:
             collection = self._get_or_create(collection_name, space.model_name, space.dimension)
@@ -211,7 +229,7 @@ class VectorStore:
                 f"cannot open the {partition} vectors of space {space.name!r}: {one_line(exc)}"
             ) from exc
         self._check_cosine(space.name, collection)
-        found = Partition(partition, collection, ChromaVectorStore(chroma_collection=collection))
+        found = Partition(partition, collection)
         space.partitions[partition] = found
         return found
 
@@ -304,6 +322,7 @@ class VectorStore:
     # ------------------------------------------------------------------ write
     def add(self, space: str, records: Sequence[VectorRecord]) -> int:
         """Add (or overwrite) records in batches under Chroma's limit; returns how many."""
+        import_llama_index()
         from llama_index.core.schema import TextNode
 
         target = self._space(space)
@@ -324,7 +343,8 @@ class VectorStore:
         for name, nodes in groups.items():
             for start in range(0, len(nodes), self.max_batch):
                 try:
-                    partitions[name].store.add(nodes[start : start + self.max_batch])
+                    store = self._llama_store(partitions[name])
+                    store.add(nodes[start : start + self.max_batch])
                 except Exception as exc:
                     raise StoreError(
                         f"cannot add vectors to space {space!r}: {one_line(exc)}"
@@ -413,7 +433,7 @@ class VectorStore:
 
         def one(partition: Partition) -> list[VectorMatch]:
             return filtered_query(
-                partition.store,
+                self._llama_store(partition),
                 embedding,
                 top_k=top_k,
                 video_ids=vids,
