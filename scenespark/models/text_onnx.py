@@ -48,6 +48,7 @@ MASKED = -1.0e9  # added to attention scores of padding tokens (exp() underflows
 OPSET = 17  # LayerNormalization
 GRAPH_VERSION = 1  # bump when build_bert_graph changes: cached graphs of other versions are unused
 CACHE_DIR = "onnx"
+MAX_GRAPH_BYTES = 1_500_000_000  # weights inlined in one ONNX protobuf (2 GB limit)
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -96,12 +97,15 @@ def onnx_runtime_fits(resolution: Resolution, settings: Settings) -> bool:
     """Run this sentence-transformers model with :class:`OnnxSentenceEmbedder`?
 
     ``SCENESPARK_TEXT_RUNTIME``: ``onnx`` always (an unsupported model then fails to load with
-    the reason), ``torch`` never, ``auto`` when the model is a supported local folder and the
-    onnx and onnxruntime packages are installed.
+    the reason), ``torch`` never, ``auto`` when the model is a supported local folder whose
+    weights fit in one ONNX protobuf and the onnx and onnxruntime packages are installed.
     """
     if settings.text_runtime != "auto":
         return settings.text_runtime == "onnx"
-    if not resolution.location or onnx_unsupported(Path(resolution.location)) is not None:
+    folder = Path(resolution.location) if resolution.location else None
+    if folder is None or onnx_unsupported(folder) is not None:
+        return False
+    if (folder / WEIGHTS_FILE).stat().st_size > MAX_GRAPH_BYTES:  # one protobuf holds < 2 GB
         return False
     return all(importlib.util.find_spec(name) for name in ("onnx", "onnxruntime", "tokenizers"))
 
