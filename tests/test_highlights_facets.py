@@ -176,3 +176,34 @@ def test_shrinking_a_reel_keeps_the_words_that_matched() -> None:
     ordered = sorted(plan.clips, key=lambda c: c.start_s)
     for clip, first_word in zip(ordered, (8.6, 26.6), strict=True):
         assert clip.start_s <= first_word + 0.01, plan.clips  # the matched speech stays in
+
+
+def test_a_prompt_naming_no_topic_takes_the_chosen_videos_as_material() -> None:
+    import pytest
+
+    from scenespark.errors import ValidationFailedError
+    from scenespark.highlights.prompt_parse import parse_prompt, require_material
+
+    for generic in (
+        "the most important moments",
+        "a 30 second highlight",
+        "精彩片段",
+        "最精彩的一分钟",
+    ):
+        assert not parse_prompt(generic).names_topic, generic
+    for topical in ("the goals", "剧情高潮的片段，30秒", "key moments of the talk", "city life"):
+        assert parse_prompt(topical).names_topic, topical
+    with pytest.raises(ValidationFailedError, match="names no topic"):
+        require_material(HighlightRequest(prompt="the best moments"))
+    require_material(HighlightRequest(prompt="the best moments", video_ids=["v1"]))
+    # in a chosen video, material under search's cut-off is used (as for "everything in")
+    cands = [cand("c1", 0, 8, 0.2, transcript="welcome"), cand("c2", 20, 28, 0.15)]
+    plan = plan_highlight(
+        HighlightRequest(
+            prompt="the most important moments", video_ids=["v1"], target_duration_s=10
+        ),
+        cands,
+        bounds(),
+        params=GROUNDED,
+    )
+    assert plan.clips

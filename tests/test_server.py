@@ -370,6 +370,10 @@ def test_impossible_highlight_params_are_422(srv_client: TestClient) -> None:
     assert_problem(srv_client.post("/api/v1/highlights", json={"prompt": ""}), 400)
     body = {"prompt": "goals", "video_ids": ["unknown"]}
     assert_problem(srv_client.post("/api/v1/highlights", json=body), 404)
+    # a prompt naming no topic needs chosen videos: said at once, not as a failed job
+    problem = srv_client.post("/api/v1/highlights", json={"prompt": "the best 30 seconds"})
+    assert_problem(problem, 422)
+    assert "names no topic" in problem.json()["detail"]
 
 
 def test_highlight_job_lifecycle_and_replan(

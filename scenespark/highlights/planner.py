@@ -232,7 +232,11 @@ def plan_highlight(
     warnings = list(locks.warnings)
 
     pool = [c for c in candidates if c.candidate_id not in locks.excluded]
-    everything_in_named = parsed.wants_everything and bool(request.video_ids)
+    # "everything in these videos", or a prompt naming no topic ("the most important moments")
+    # in chosen videos: the videos are the material, whatever search's cut-off says
+    everything_in_named = bool(request.video_ids) and (
+        parsed.wants_everything or not parsed.names_topic
+    )
     relevant, n_weak = filter_relevant(
         pool,
         params,

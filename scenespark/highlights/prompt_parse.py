@@ -12,8 +12,11 @@ import re
 
 from pydantic import BaseModel
 
+from scenespark.errors import ValidationFailedError
+from scenespark.highlights.labels import tokens
 from scenespark.language.chinese_script import to_simplified, to_traditional
 from scenespark.language.rules import RULES, LanguageRules, rules_for
+from scenespark.types import HighlightRequest
 
 DEFAULT_TARGET_S = 60.0
 
@@ -77,6 +80,9 @@ class ParsedPrompt(BaseModel):
     target_duration_s: float | None  # None: "everything" without a duration cap
     duration_given: bool
     wants_everything: bool
+    # False for a prompt made only of durations and generic words ("the most important
+    # moments", "a 30 second highlight", "精彩片段"): it asks for the best of the material
+    names_topic: bool = True
 
 
 def _number(text: str) -> float:
@@ -216,6 +222,40 @@ def _parse_unspaced(text: str, rules: LanguageRules, default_target_s: float) ->
 
 def parse_prompt(prompt: str, default_target_s: float = DEFAULT_TARGET_S) -> ParsedPrompt:
     """Split a highlight prompt into its topic and the duration it asks for."""
+    parsed = _parse(prompt, default_target_s)
+    parsed.names_topic = _names_topic(parsed.topic)
+    return parsed
+
+
+def require_material(request: HighlightRequest) -> ParsedPrompt:
+    """The parsed prompt, or a refusal for a reel with nothing to cut: a prompt naming no topic
+    ("the best moments") needs chosen videos (or explicit clips)."""
+    parsed = parse_prompt(request.prompt)
+    if request.clips:
+        return parsed
+    if not parsed.topic.strip() or (not parsed.names_topic and not request.video_ids):
+        raise ValidationFailedError(
+            f"the prompt names no topic to look for ({request.prompt.strip()[:80]!r}): say what "
+            "the reel is about, or choose the videos to cut"
+        )
+    return parsed
+
+
+def _names_topic(topic: str) -> bool:
+    """Some word of ``topic`` is neither generic ("best", "moments", "精彩") nor a number."""
+    generic = frozenset().union(*(r.generic_words for r in RULES.values()))
+    for word in tokens(topic):
+        bare = word.strip("-").lower()
+        if re.fullmatch(r"[\d.,:]+(-?[a-z]+)?", bare) and bare.lstrip(
+            "0123456789.,:-"
+        ) in generic | {""}:
+            continue  # "30-second", "2"
+        if bare not in generic:
+            return True
+    return False
+
+
+def _parse(prompt: str, default_target_s: float) -> ParsedPrompt:
     text = " ".join(prompt.split())
     rules = rules_for(text)
     if not rules.spaced:

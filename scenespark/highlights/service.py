@@ -17,7 +17,7 @@ from scenespark.highlights.explicit import plan_from_spans
 from scenespark.highlights.facets import prompt_facets, topic_facets
 from scenespark.highlights.llm import LLMPlanner
 from scenespark.highlights.planner import PlannerParams, plan_highlight
-from scenespark.highlights.prompt_parse import parse_prompt
+from scenespark.highlights.prompt_parse import require_material
 from scenespark.jobs.progress import (
     ProgressFn,
     StopCheck,
@@ -169,9 +169,7 @@ class HighlightService:
 
     # --- candidates ----------------------------------------------------------------------
     def _candidates(self, request: HighlightRequest) -> list[Candidate]:
-        parsed = parse_prompt(request.prompt)
-        if not parsed.topic.strip():
-            raise InvalidInputError("the prompt names no topic to look for")
+        parsed = require_material(request)
         searcher = SearchEngine(self.engine)  # it refuses unknown video ids (NotFoundError)
         hits: dict[tuple[str, float, float], Hit] = {}
         found_by: dict[tuple[str, float, float], dict[str, float]] = {}  # hit → facet → score
@@ -205,7 +203,13 @@ class HighlightService:
         titled = self._titled_videos(parsed.topic, request.video_ids, strong)
         candidates += self._shot_candidates(titled, "title", first_id=len(candidates) + 1)
         floor_on = self.engine.settings.reel_min_score() > 0
-        if not candidates and request.video_ids and (parsed.wants_everything or not floor_on):
+        if request.video_ids and not parsed.names_topic:
+            # "the most important moments" of chosen videos: their shots are the material, the
+            # search hits (if any) first
+            candidates += self._shot_candidates(
+                request.video_ids, "video", first_id=len(candidates) + 1
+            )
+        elif not candidates and request.video_ids and (parsed.wants_everything or not floor_on):
             # the chosen videos are the material, matched or not: always for "everything in
             # these videos", otherwise only with the floor off (SCENESPARK_HIGHLIGHT_MIN_SCORE=0)
             candidates = self._shot_candidates(request.video_ids, "video")

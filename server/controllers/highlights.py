@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from scenespark.errors import ConflictError, NotFoundError, ValidationFailedError
 from scenespark.highlights.explicit import check_spans
+from scenespark.highlights.prompt_parse import require_material
 from scenespark.types import AnyJob, HighlightJob, HighlightRequest, JobStatus
 from server.controllers.schemas import JobRef, JobView, ReplanRequest
 from server.problems import problem_docs
@@ -37,6 +38,7 @@ def check_highlight_request(request: HighlightRequest, runtime: ServerRuntime) -
     both = set(request.locked_clip_ids) & set(request.excluded_clip_ids)
     if both:
         raise ValidationFailedError(f"clips both locked and excluded: {', '.join(sorted(both))}")
+    require_material(request)
     for video_id in request.video_ids or []:
         runtime.engine.catalog.require_video(video_id)
     if request.clips:  # a re-cut: every span inside a known video

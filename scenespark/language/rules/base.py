@@ -38,6 +38,9 @@ class LanguageRules:
     everything: tuple[re.Pattern[str], ...] = ()
     format_prefixes: tuple[str, ...] = ()  # request phrasing stripped from the start
     format_suffixes: tuple[str, ...] = ()  # format words stripped from the end
+    # words a prompt can be made of without naming a topic ("the most important moments",
+    # "精彩片段"): in chosen videos, such a prompt takes the videos themselves as material
+    generic_words: frozenset[str] = frozenset()
     # words joining the facets of a compound topic ("价格和电池"), for unspaced languages
     conjunctions: frozenset[str] = frozenset()
     # --- search queries ----------------------------------------------------------------

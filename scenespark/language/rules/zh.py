@@ -128,6 +128,30 @@ _ALIAS_TEXT = (
 ALIASES = frozenset(f"{_ALIAS_TEXT} gb big5".split())
 APPROX_WORDS = "大约 大概 约莫 约 左右 上下 差不多 最多 至多 不超过 以内 之内 总长 时长 长度 总共 一共 控制在 长"
 
+GENERIC_WORDS = frozenset(
+    {
+        "精彩",
+        "片段",
+        "高光",
+        "时刻",
+        "集锦",
+        "亮点",
+        "重要",
+        "镜头",
+        "部分",
+        "内容",
+        "视频",
+        "最",
+        "最佳",
+        "关键",
+        "有趣",
+        "一分钟",
+        "半分钟",
+        "秒",
+        "分钟",
+    }
+)
+
 ZH = LanguageRules(
     code="zh",
     name="Chinese (write in the same script as the prompt: simplified or traditional)",
@@ -144,6 +168,7 @@ ZH = LanguageRules(
     approx_words=tuple(sorted(APPROX_WORDS.split(), key=len, reverse=True)),
     everything=EVERYTHING,
     format_prefixes=FORMAT_PREFIXES,
+    generic_words=GENERIC_WORDS,
     format_suffixes=FORMAT_SUFFIXES,
     conjunctions=frozenset("和 与 跟 及 以及 或 或者 还有 并且 加上 、 ， , ； ; / &".split()),  # noqa: SIM905
     query_leading=QUERY_LEADING,
