@@ -84,9 +84,12 @@ class SearchEngine:
         shots = {vid: v.shots for vid, v in videos.items()}
         spans = build_spans(evidence, shots, join_floor=join_floor)
         spans = [s for s in spans if _in_range(s.start_s, s.end_s, request)]
-        hits = [self._to_hit(span, videos.get(span.video_id)) for span in spans]
-        hits = [h for h in hits if h.score >= min_score]
-        hits.sort(key=lambda h: (-h.score, h.video_id, h.start_s))
+        # hits are ordered as (score, video, start); only the ones returned are built
+        ranked = [(score, span) for span in spans if (score := span.fused_score()) >= min_score]
+        ranked.sort(key=lambda p: (-p[0], p[1].video_id, round(p[1].start_s, 3)))
+        if request.group_by != "video":
+            ranked = ranked[: request.top_k]
+        hits = [self._to_hit(span, videos.get(span.video_id)) for _score, span in ranked]
         if settings.search_word_moments:  # a speech hit is the moment, not the whole sentence
             narrow_speech_hits(
                 hits[: request.top_k], spans, intent.topic, self.engine.models.text().embed_texts
