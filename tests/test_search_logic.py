@@ -228,3 +228,55 @@ def test_snapping_by_bisect_matches_a_scan_of_every_cut() -> None:
         snap_to_cuts(by_bisect, shots)
         _snap_by_scan(by_scan, shots)
         assert (by_bisect.start_s, by_bisect.end_s) == (by_scan.start_s, by_scan.end_s)
+
+
+def test_span_building_with_distance_prefilters_matches_the_plain_rule(monkeypatch) -> None:
+    """Skipping far-away spans must not change a single span (checked against the rule that
+    tests every span)."""
+    import random
+
+    from scenespark.search import fusion
+
+    def joinable_all(spans, start_s, end_s, score):
+        best, best_overlap = None, -1.0
+        for span in spans:
+            if not fusion._belong_together(span, start_s, end_s, score):
+                continue
+            overlap = min(span.end_s, end_s) - max(span.start_s, start_s)
+            if overlap > best_overlap:
+                best, best_overlap = span, overlap
+        return best
+
+    def absorb_all(spans, grown):
+        for other in list(spans):
+            if other is grown:
+                continue
+            if fusion._belong_together(grown, other.start_s, other.end_s, grown.best) and (
+                min(other.end_s, grown.end_s) - max(other.start_s, grown.start_s) > 0
+            ):
+                grown.start_s = min(grown.start_s, other.start_s)
+                grown.end_s = max(grown.end_s, other.end_s)
+                grown.evidence.extend(other.evidence)
+                grown.best = max(grown.best, other.best)
+                spans.remove(other)
+
+    def shape(spans: list[Span]) -> list[tuple]:
+        return [(s.start_s, s.end_s, s.best, [e.segment_id for e in s.evidence]) for s in spans]
+
+    rng = random.Random(11)
+    modalities = [Modality.SPEECH, Modality.OCR, Modality.VISUAL]
+    for _ in range(60):
+        evidence = []
+        for i in range(rng.randint(5, 120)):
+            start = round(rng.uniform(0, 90), rng.choice([1, 2]))
+            modality = rng.choice(modalities)
+            segment = seg(modality, start, start + rng.choice([0.0, 0.5, 2.0, 4.0, 9.0]), f"t{i}",
+                          frame_time_s=start if modality == Modality.VISUAL else None,
+                          shot_id=rng.randint(0, 2))  # fmt: skip
+            evidence.append(ev(segment, round(rng.uniform(0.05, 1.0), 2), f"s{i}"))
+        fast = build_spans(evidence, {"v": SHOTS}, join_floor=0.2)
+        monkeypatch.setattr(fusion, "_joinable", joinable_all)
+        monkeypatch.setattr(fusion, "_absorb_overlaps", absorb_all)
+        plain = build_spans(evidence, {"v": SHOTS}, join_floor=0.2)
+        monkeypatch.undo()
+        assert shape(fast) == shape(plain)

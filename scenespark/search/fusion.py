@@ -135,7 +135,10 @@ def build_spans(
 def _joinable(spans: list[Span], start_s: float, end_s: float, score: float) -> Span | None:
     best: Span | None = None
     best_overlap = -1.0
-    for span in spans:
+    lo, hi = start_s - JOIN_GAP_S - 1e-6, end_s + JOIN_GAP_S + 1e-6  # cheap test first: a
+    for span in spans:  # span this far away can never belong (a long video has many spans)
+        if span.end_s < lo or span.start_s > hi:
+            continue
         if not _belong_together(span, start_s, end_s, score):
             continue
         overlap = min(span.end_s, end_s) - max(span.start_s, start_s)
@@ -156,8 +159,8 @@ def _belong_together(span: Span, start_s: float, end_s: float, score: float) -> 
 
 def _absorb_overlaps(spans: list[Span], grown: Span) -> None:
     for other in list(spans):
-        if other is grown:
-            continue
+        if other is grown or other.end_s <= grown.start_s or other.start_s >= grown.end_s:
+            continue  # no shared time: never absorbed
         if _belong_together(grown, other.start_s, other.end_s, grown.best) and (
             min(other.end_s, grown.end_s) - max(other.start_s, grown.start_s) > 0
         ):
