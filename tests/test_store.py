@@ -866,10 +866,13 @@ def test_keyword_index_kept_on_disk_for_the_same_library_state(
     folder = tmp_path / "keyword"
     store_catalog.upsert_video(store_video())
     run = store_index_run(store_catalog, None, "vid1", Modality.OCR, ["TRAFFIC CAM 4", "weather"])
+    killed = tmp_path / ".keyword.1.2.partial"  # what a save killed mid-way leaves
+    killed.mkdir()
     server = KeywordCache(store_catalog, background=True, folder=folder)
     built = server.index()
     server.wait(30)
     assert (folder / "keyword-index.json").is_file()  # saved by the server's cache
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".keyword")] == []
 
     later = KeywordCache(store_catalog, folder=folder)  # a new process on the same library
     loaded = later.index()

@@ -140,7 +140,9 @@ class KeywordIndex:
         """Write the index to ``folder`` (replaced whole, atomically); ``stamp`` says which
         library state it indexes (:meth:`load` returns None for any other)."""
         partial = folder.with_name(f".{folder.name}.{os.getpid()}.{threading.get_ident()}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
+        # what a killed save left (one server per library: the writer lock)
+        for leftover in folder.parent.glob(f".{folder.name}.*"):
+            shutil.rmtree(leftover, ignore_errors=True)
         partial.mkdir(parents=True)
         try:
             if self._bm25 is not None:
