@@ -129,3 +129,11 @@ def test_one_instance_per_embedder(minilm, tmp_path: Path) -> None:
     # e5 embeds queries with its query prefix: the batched path must keep it
     batched = e5._vectors(QUERIES[:3])
     assert np.allclose(batched[1], other.embed_query(QUERIES[1]), atol=1e-4)
+
+
+def test_a_cache_of_zero_keeps_nothing(minilm) -> None:
+    shared = QueryEmbeddings(minilm, cache_size=0)
+    first = shared.embed_query(QUERIES[0])
+    again = shared.embed_query(QUERIES[0])
+    assert shared.batches == 2 and shared.hits == 0
+    assert np.allclose(first, again, atol=1e-6)
