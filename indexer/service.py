@@ -91,21 +91,27 @@ def extract_local(
     """probe → (speech ‖ frames), in this process (speech on a thread beside the scan)."""
     stage_s: dict[str, float] = {}
     need_frames = needs_frame_scan(video, modalities)
+    frames_done = threading.Event()  # then Whisper may use the frame lane's core too
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech") as pool:
         speech_future: Future | None = None
         if Modality.SPEECH in modalities:
-            speech_future = pool.submit(_timed, stages.speech_stage, engine, info, video.video_id)
-        frames = None
-        if need_frames:
-            t0 = time.perf_counter()
-            frames = stages.frames_stage(
-                engine,
-                info,
-                video.video_id,
-                modalities,
-                lambda f, m: progress(_SCAN_SHARE * f, m),
+            speech_future = pool.submit(
+                _timed, stages.speech_stage, engine, info, video.video_id, frames_done
             )
-            stage_s["frames"] = round(time.perf_counter() - t0, 3)
+        frames = None
+        try:
+            if need_frames:
+                t0 = time.perf_counter()
+                frames = stages.frames_stage(
+                    engine,
+                    info,
+                    video.video_id,
+                    modalities,
+                    lambda f, m: progress(_SCAN_SHARE * f, m),
+                )
+                stage_s["frames"] = round(time.perf_counter() - t0, 3)
+        finally:
+            frames_done.set()
         speech = None
         if speech_future is not None:
             progress(_SCAN_SHARE, "transcribing speech")

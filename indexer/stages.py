@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,11 @@ class SpeechOutput:
     language_source: str = ""  # "detected" | "forced" | "sidecar"
 
 
-def speech_stage(engine: Engine, info: MediaInfo, video_id: str) -> SpeechOutput:
+def speech_stage(
+    engine: Engine, info: MediaInfo, video_id: str, frames_done: threading.Event | None = None
+) -> SpeechOutput:
+    """Sidecar subtitles, or Whisper; ``frames_done`` (set when the frame lane has finished)
+    lets Whisper take the cores the frame lane no longer needs."""
     path = Path(info.path)
     settings = engine.settings
     forced = language_code(settings.speech_language) or settings.speech_language.strip().lower()
@@ -93,7 +98,7 @@ def speech_stage(engine: Engine, info: MediaInfo, video_id: str) -> SpeechOutput
     with tempfile.TemporaryDirectory(prefix="scenespark-audio-") as tmp:
         wav = Path(tmp) / "audio.wav"
         extract_audio_wav(path, wav, timeout_s=max(60.0, info.duration_s))
-        transcript = recognizer.transcribe(wav, language=forced or None)
+        transcript = recognizer.transcribe(wav, language=forced or None, more_lanes=frames_done)
     words = transcript.words
     if words:
         spans = sentences_from_words(words)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 from scenespark.types import ModelInfo, Word
 
 if TYPE_CHECKING:
+    import threading
+
     import numpy as np
 
     from scenespark.models.ocr import OcrMemory
@@ -95,7 +97,16 @@ class TextEmbedder(Protocol):
 class SpeechRecognizer(Protocol):
     info: ModelInfo
 
-    def transcribe(self, audio_path: Path, *, language: str | None = None) -> Transcript: ...
+    def transcribe(
+        self,
+        audio_path: Path,
+        *,
+        language: str | None = None,
+        more_lanes: threading.Event | None = None,
+    ) -> Transcript:
+        """``more_lanes``: an implementation that shares long audio between workers starts the
+        extra ones only once this event is set (None: at once)."""
+        ...
 
 
 @runtime_checkable

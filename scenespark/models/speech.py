@@ -3,6 +3,13 @@
 Silence is never decoded: Silero VAD (inside faster-whisper) keeps only the speech. The audio
 is decoded once for Whisper and for the second, unpadded VAD pass (word timings).
 
+Long audio on a machine with a core to spare (``lanes`` > 1) is cut at pauses into pieces of
+about ``PIECE_S`` (:mod:`~scenespark.models.speech_pieces`), transcribed by up to ``lanes``
+single-threaded CTranslate2 workers at once. The extra lanes can be held back until a caller's
+event is set: the indexer sets it when the frame lane is done, so Whisper takes the second core
+only when the frames no longer need it (one model thread per busy core: oversubscribing the two
+cores was measured twice as slow). The language is detected once, on the first piece.
+
 Measured and dropped (corpus_a, 2026-12-02): faster-whisper's ``BatchedInferencePipeline``
 (batch 8) used ~10 % less CPU but raised the WER from 0.089 to 0.117 and lost one of six speech
 queries at rank 1 (it decodes up-to-30 s merged chunks without the sequential decoder's
@@ -28,9 +35,16 @@ from scenespark.models.resolve_speech import (
     resolve_speech,
     whisper_base_dir,
 )
-from scenespark.models.speech_timing import decode_audio, refine_segments, speech_regions
+from scenespark.models.speech_pieces import pieces_at_silences
+from scenespark.models.speech_timing import (
+    SAMPLE_RATE,
+    decode_audio,
+    refine_segments,
+    speech_regions,
+)
 from scenespark.types import ModelInfo, Word
 
+PIECE_S = 60.0  # audio per piece when the transcription is shared between lanes
 _JOIN_LOCK = threading.Lock()
 _COPY_BUFFER_BYTES = 8 * 1024 * 1024
 
@@ -85,6 +99,30 @@ def ensure_whisper_base(settings: Settings) -> Path:
     return target
 
 
+class _PieceQueue:
+    """Hands out piece indices in order to the lanes; stopped at the first error."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> int | None:
+        with self._lock:
+            if self._next >= self._count:
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def exhausted(self) -> bool:
+        with self._lock:
+            return self._next >= self._count
+
+    def stop(self) -> None:
+        with self._lock:
+            self._next = self._count
+
+
 class WhisperRecognizer:
     """faster-whisper model, loaded lazily once; ``transcribe`` is thread-safe (serialised)."""
 
@@ -96,6 +134,8 @@ class WhisperRecognizer:
         beam_size: int | None = None,
         vad_min_silence_ms: int = 500,
         vad_speech_pad_ms: int = 400,
+        lanes: int | None = None,
+        piece_s: float = PIECE_S,
     ) -> None:
         self.info: ModelInfo = resolution.info
         self._resolution = resolution
@@ -106,6 +146,10 @@ class WhisperRecognizer:
         # tightened afterwards with an unpadded VAD pass (see speech_timing).
         self.vad_speech_pad_ms = vad_speech_pad_ms
         self.cpu_threads = settings.threads_per_model()
+        # concurrent workers for one long transcription: every core a video may use, each
+        # worker with cpu_threads threads
+        self.lanes = lanes or max(1, (os.cpu_count() or 1) // (settings.workers * self.cpu_threads))
+        self.piece_s = piece_s
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -133,7 +177,7 @@ class WhisperRecognizer:
                 device="cpu",
                 compute_type="int8",
                 cpu_threads=self.cpu_threads,
-                num_workers=1,
+                num_workers=self.lanes,
                 local_files_only=self._resolution.local,
             )
         except Exception as exc:  # ctranslate2/huggingface errors vary by cause
@@ -152,8 +196,17 @@ class WhisperRecognizer:
         with self._lock:
             self._load()
 
-    def transcribe(self, audio_path: Path, *, language: str | None = None) -> Transcript:
-        """Transcribe a file (any format ffmpeg/PyAV reads; 16 kHz mono wav is fastest)."""
+    def transcribe(
+        self,
+        audio_path: Path,
+        *,
+        language: str | None = None,
+        more_lanes: threading.Event | None = None,
+    ) -> Transcript:
+        """Transcribe a file (any format ffmpeg/PyAV reads; 16 kHz mono wav is fastest).
+
+        Long audio is shared between ``lanes`` workers; lanes beyond the first wait for
+        ``more_lanes`` (when given) before they start."""
         if not Path(audio_path).is_file():
             raise MediaError(f"audio file not found: {audio_path}")
         requested = (language or self._settings.speech_language or "").strip()
@@ -176,29 +229,90 @@ class WhisperRecognizer:
             "word_timestamps": True,
             "condition_on_previous_text": False,
         }
+        regions = speech_regions(audio)
+        duration_s = len(audio) / SAMPLE_RATE
+        pieces = pieces_at_silences(duration_s, regions, self.piece_s) if self.lanes > 1 else []
         with self._lock:
             model = self._load()
             try:
-                segments_iter, info = model.transcribe(audio, **options)
-                segments = [self._convert(seg) for seg in segments_iter]
+                if len(pieces) > 1:
+                    segments, lang, probability = self._transcribe_pieces(
+                        model, audio, pieces, regions, options, more_lanes
+                    )
+                else:
+                    segments_iter, info = model.transcribe(audio, **options)
+                    segments = [self._convert(seg) for seg in segments_iter]
+                    lang, probability = info.language, info.language_probability
             except (RuntimeError, ValueError, OSError) as exc:
                 raise MediaError(
                     f"speech recognition failed on {Path(audio_path).name}: {exc}"
                 ) from exc
-        kept = refine_segments([seg for seg in segments if seg.text], speech_regions(audio))
+        kept = refine_segments([seg for seg in segments if seg.text], regions)
         return Transcript(
-            language=info.language,
+            language=lang or "",
             segments=kept,
-            duration_s=float(info.duration),
-            language_probability=float(info.language_probability or 0.0),
+            duration_s=float(duration_s),
+            language_probability=float(probability or 0.0),
         )
 
+    def _transcribe_pieces(
+        self,
+        model: Any,
+        audio: Any,
+        pieces: list[tuple[float, float]],
+        regions: list[tuple[float, float]],
+        options: dict[str, Any],
+        more_lanes: threading.Event | None,
+    ) -> tuple[list[SpeechSegment], str, float]:
+        """The pieces on up to ``lanes`` workers, in order; the language detected on the first
+        piece (as Whisper does on the first 30 s of speech) unless it is given."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def samples(piece: tuple[float, float]) -> Any:
+            return audio[int(piece[0] * SAMPLE_RATE) : int(piece[1] * SAMPLE_RATE)]
+
+        lang, probability = options["language"], 1.0
+        if lang is None:
+            from faster_whisper.vad import VadOptions
+
+            # the first piece with speech in it (the pieces were cut around speech regions)
+            first = next(
+                (p for p in pieces if any(lo < p[1] and hi > p[0] for lo, hi in regions)), pieces[0]
+            )
+            lang, probability, _all = model.detect_language(
+                samples(first),
+                vad_filter=True,
+                vad_parameters=VadOptions(**options["vad_parameters"]),
+            )
+        fixed = {**options, "language": lang}
+        results: list[list[SpeechSegment]] = [[] for _ in pieces]
+        queue = _PieceQueue(len(pieces))
+
+        def lane(number: int) -> None:
+            if number > 0 and more_lanes is not None:
+                while not more_lanes.wait(0.25):
+                    if queue.exhausted():
+                        return  # the first lane took every piece meanwhile
+            while (index := queue.take()) is not None:
+                try:
+                    segments_iter, _info = model.transcribe(samples(pieces[index]), **fixed)
+                    results[index] = [self._convert(s, pieces[index][0]) for s in segments_iter]
+                except BaseException:
+                    queue.stop()
+                    raise
+
+        with ThreadPoolExecutor(self.lanes, thread_name_prefix="whisper-lane") as pool:
+            futures = [pool.submit(lane, number) for number in range(self.lanes)]
+            for future in futures:
+                future.result()
+        return [seg for piece in results for seg in piece], lang, float(probability)
+
     @staticmethod
-    def _convert(seg: Any) -> SpeechSegment:
+    def _convert(seg: Any, offset_s: float = 0.0) -> SpeechSegment:
         words = [
             Word(
-                start_s=round(float(w.start), 3),
-                end_s=round(float(max(w.end, w.start)), 3),
+                start_s=round(offset_s + float(w.start), 3),
+                end_s=round(offset_s + float(max(w.end, w.start)), 3),
                 text=w.word.strip(),
                 probability=float(w.probability),
             )
@@ -206,8 +320,8 @@ class WhisperRecognizer:
             if w.word.strip()
         ]
         return SpeechSegment(
-            start_s=round(float(seg.start), 3),
-            end_s=round(float(seg.end), 3),
+            start_s=round(offset_s + float(seg.start), 3),
+            end_s=round(offset_s + float(seg.end), 3),
             text=seg.text.strip(),
             words=words,
             avg_logprob=float(seg.avg_logprob),
