@@ -340,6 +340,7 @@ def child_index(video: Path) -> int:
                 "index_wall_s": round(wall, 2),
                 "stages_s": outcome.stage_s,
                 "counts": outcome.counts,
+                "cpu_s": round(sum(os.times()[:2]), 1),  # user + system, every thread
                 "peak_rss_mb": round(
                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1
                 ),
@@ -356,7 +357,7 @@ def format_long_row(row: dict) -> str:
     return (
         f"{head}: indexed cold in {row['index_wall_s']} s = {row['x_realtime']}x real time, "
         f"{row['vs_decode']}x its ffmpeg decode ({row['decode_wall_s']} s); "
-        f"stages {row['stages_s']}; peak RSS {row['peak_rss_mb']} MB"
+        f"stages {row['stages_s']}; CPU {row['cpu_s']} s; peak RSS {row['peak_rss_mb']} MB"
     )
 
 

@@ -44,7 +44,7 @@ from scenespark.models.speech_timing import (
 )
 from scenespark.types import ModelInfo, Word
 
-PIECE_S = 60.0  # audio per piece when the transcription is shared between lanes
+PIECE_S = 240.0  # audio per piece when the transcription is shared between lanes
 _JOIN_LOCK = threading.Lock()
 _COPY_BUFFER_BYTES = 8 * 1024 * 1024
 
