@@ -105,3 +105,16 @@ def test_two_lanes_hear_what_one_lane_hears(tmp_path: Path, long_speech_wav: Pat
     # a second lane that is never let in: the first lane does every piece
     alone = shared.transcribe(long_speech_wav, more_lanes=threading.Event())
     assert _words(alone.text) == words_two
+
+
+def test_lanes_follow_the_settings(tmp_path: Path) -> None:
+    import os
+
+    from scenespark.models.speech import WhisperRecognizer
+
+    home = tmp_path / "home"
+    one = load_settings(home=home, speech_lanes=1)
+    assert WhisperRecognizer.from_settings(one).lanes == 1
+    auto = load_settings(home=home, model_threads=1, workers=1)
+    assert WhisperRecognizer.from_settings(auto).lanes == (os.cpu_count() or 1)
+    assert WhisperRecognizer.from_settings(load_settings(home=home, model_threads=64)).lanes == 1

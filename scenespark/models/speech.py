@@ -148,7 +148,11 @@ class WhisperRecognizer:
         self.cpu_threads = settings.threads_per_model()
         # concurrent workers for one long transcription: every core a video may use, each
         # worker with cpu_threads threads
-        self.lanes = lanes or max(1, (os.cpu_count() or 1) // (settings.workers * self.cpu_threads))
+        self.lanes = (
+            lanes
+            or settings.speech_lanes
+            or max(1, (os.cpu_count() or 1) // (settings.workers * self.cpu_threads))
+        )
         self.piece_s = piece_s
         self._model: Any = None
         self._lock = threading.Lock()
