@@ -403,6 +403,32 @@ def test_ocr_candidates_follow_text(sample_video) -> None:
 
 
 @pytest.mark.slow
+def test_ocr_candidates_follow_text_rewritten_in_place(tmp_path: Path) -> None:
+    """A slide whose number changes (same place, same size): the edge density barely moves,
+    the ink does; the new text gets its own OCR sample, the unchanged slide none."""
+    from scenespark.media.ffmpeg import ffmpeg
+
+    video = tmp_path / "slides.mp4"
+    font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+    ffmpeg(
+        [
+            "-f", "lavfi", "-i", "color=c=0x1e2a38:s=640x360:r=25:d=9",
+            "-vf",
+            f"drawtext=fontfile={font}:fontsize=36:fontcolor=white:x=200:y=140"
+            ":text='Page %{eif\\:trunc(t/3)+1\\:d}'",
+            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", video,
+        ],
+        timeout_s=60,
+    )  # fmt: skip
+    result = scan_video(video)
+    assert len(result.shots) == 1
+    starts = [o.time_s for o in result.ocr]
+    assert len(starts) == 3, starts  # page 1 (keyframe), page 2, page 3
+    for change_s in (3.0, 6.0):
+        assert any(change_s <= t < change_s + 1.0 + FRAME_S for t in starts), starts
+
+
+@pytest.mark.slow
 def test_scan_streams_to_callbacks(silent_video) -> None:
     visual: list[VisualSample] = []
     ocr: list[OcrSample] = []

@@ -9,7 +9,9 @@
 * picks **OCR candidates**: the keyframe of each shot, then a frame every ``ocr_interval_s`` kept
   only when its picture changed against the last kept candidate where text would show: the
   density of strong edges per cell (a caption appearing or disappearing on a still picture
-  counts; a slow zoom or pan does not). Each OCR sample says from when to when its text
+  counts; a slow zoom or pan does not), or the ink of cells holding strong edges (text changing
+  in place, e.g. a slide number or a counter, leaves the edge density alike but not the
+  pixels). Each OCR sample says from when to when its text
   holds: ``start_s`` (shot start for the first one of a shot) to ``end_s`` (the next kept
   candidate, or the shot end).
 
@@ -100,6 +102,29 @@ def change_score(a: np.ndarray, b: np.ndarray, *, cell_change: float = 0.12) -> 
     return float((np.abs(a - b) > cell_change).mean())
 
 
+def ink_changed_cells(
+    grey_a: np.ndarray,
+    grey_b: np.ndarray,
+    density_a: np.ndarray,
+    density_b: np.ndarray,
+    *,
+    cell: int = CHANGE_CELL,
+    ink_level: float = 8.0,
+    edge_cell: float = 0.05,
+) -> int:
+    """Cells holding strong edges (text-like, in either picture) whose mean grey level moved by
+    more than ``ink_level``: text rewritten in place. Compression noise on a still picture moves
+    a cell's mean by well under one level; one rewritten digit moves it by tens."""
+    if grey_a.shape != grey_b.shape or density_a.shape != density_b.shape:
+        return density_b.size
+    rows, cols = density_a.shape
+    h, w = rows * cell, cols * cell
+    diff = np.abs(grey_a[:h, :w].astype(np.int16) - grey_b[:h, :w].astype(np.int16))
+    moved = diff.reshape(rows, cell, cols, cell).mean(axis=(1, 3)) > ink_level
+    edged = (density_a >= edge_cell) | (density_b >= edge_cell)
+    return int((moved & edged).sum())
+
+
 @dataclass
 class _ShotState:
     shot_id: int
@@ -145,6 +170,7 @@ class _Scanner:
         self.next_ocr_s = 0.0
         self.ocr_pending: OcrSample | None = None
         self.ocr_ref: np.ndarray | None = None
+        self.ocr_ref_grey: np.ndarray | None = None
         self.visual_count = 0
         self.ocr_count = 0
         self.ocr_candidates = 0
@@ -218,15 +244,27 @@ class _Scanner:
     def _ocr_candidate(self, frame: DecodedFrame) -> None:
         self.ocr_candidates += 1
         self.next_ocr_s = frame.time_s + self.ocr_interval_s
-        density = edge_density(frame.gray(CHANGE_SIDE))
-        if self.ocr_ref is not None and change_score(self.ocr_ref, density) < self.ocr_change:
+        grey = frame.gray(CHANGE_SIDE)
+        density = edge_density(grey)
+        if (
+            self.ocr_ref is not None
+            and self.ocr_ref_grey is not None
+            and change_score(self.ocr_ref, density) < self.ocr_change
+            and ink_changed_cells(self.ocr_ref_grey, grey, self.ocr_ref, density) == 0
+        ):
             self.ocr_streak = 0  # a still picture again: the next change is read at once
             self.next_ocr_s = frame.time_s + self.ocr_interval_s
             return
         # Footage that changes at every candidate (motion, not a caption appearing on a still
         # picture) is re-read ever less often: the interval doubles up to ocr_max_interval_s.
         self.ocr_streak += 1
-        self._keep_ocr(frame, frame.image(self.ocr_max_side), start_s=frame.time_s, density=density)
+        self._keep_ocr(
+            frame,
+            frame.image(self.ocr_max_side),
+            start_s=frame.time_s,
+            density=density,
+            grey=grey,
+        )
 
     def _keep_ocr(
         self,
@@ -235,6 +273,7 @@ class _Scanner:
         *,
         start_s: float,
         density: np.ndarray | None = None,
+        grey: np.ndarray | None = None,
     ) -> None:
         shot = self.shot
         assert shot is not None
@@ -242,7 +281,8 @@ class _Scanner:
             self.ocr_candidates += 1
             self.ocr_streak = 0  # a new shot: read it, then look again soon
         self._flush_ocr(frame.time_s)
-        self.ocr_ref = density if density is not None else edge_density(frame.gray(CHANGE_SIDE))
+        self.ocr_ref_grey = grey if grey is not None else frame.gray(CHANGE_SIDE)
+        self.ocr_ref = density if density is not None else edge_density(self.ocr_ref_grey)
         backoff = 2 ** max(0, self.ocr_streak - 1)
         self.next_ocr_s = frame.time_s + min(self.ocr_max_interval_s, self.ocr_interval_s * backoff)
         self.ocr_pending = OcrSample(
