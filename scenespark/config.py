@@ -74,12 +74,11 @@ class Settings(BaseSettings):
     )
     speech_beam_size: int = Field(1, ge=1, le=10)
     speech_lanes: int = Field(
-        1,
+        0,
         ge=0,
         le=16,
         description="Whisper workers sharing one long transcription (the extra ones start when "
-        "the frame lane is done); 1 = one piece after another, 0 = cores / (workers x model "
-        "threads)",
+        "the frame lane is done); 0 = cores / (workers x model threads), 1 = one after another",
     )
     ocr_model: str = Field("rapidocr", description="'rapidocr' (bundled) or 'none' to disable OCR")
     ocr_min_confidence: float = Field(0.6, ge=0.0, le=1.0)

@@ -113,9 +113,9 @@ def test_lanes_follow_the_settings(tmp_path: Path) -> None:
     from scenespark.models.speech import WhisperRecognizer
 
     home = tmp_path / "home"
-    assert WhisperRecognizer.from_settings(load_settings(home=home)).lanes == 1  # the default
+    assert WhisperRecognizer.from_settings(load_settings(home=home, speech_lanes=1)).lanes == 1
     assert WhisperRecognizer.from_settings(load_settings(home=home, speech_lanes=3)).lanes == 3
-    auto = load_settings(home=home, speech_lanes=0, model_threads=1, workers=1)
+    auto = load_settings(home=home, model_threads=1, workers=1)  # the default: 0 = auto
     assert WhisperRecognizer.from_settings(auto).lanes == (os.cpu_count() or 1)
     many_threads = load_settings(home=home, speech_lanes=0, model_threads=64)
     assert WhisperRecognizer.from_settings(many_threads).lanes == 1

@@ -3,13 +3,13 @@
 Silence is never decoded: Silero VAD (inside faster-whisper) keeps only the speech. The audio
 is decoded once for Whisper and for the second, unpadded VAD pass (word timings).
 
-Opt-in (``SCENESPARK_SPEECH_LANES`` 0 or > 1; off by default, as it did not measure faster on
-the shared, saturated 2-core machine: see the README's indexing levers): long audio is cut at
-pauses into pieces of about ``PIECE_S`` (:mod:`~scenespark.models.speech_pieces`), transcribed
-by up to ``lanes`` single-threaded CTranslate2 workers at once. The extra lanes can be held back
-until a caller's event is set: the indexer sets it when the frame lane is done, so Whisper takes
-the second core only when the frames no longer need it. The language is detected once, on the
-first piece with speech.
+Long audio on a machine with a core to spare (``lanes`` > 1, ``SCENESPARK_SPEECH_LANES``) is
+cut at pauses into pieces of about ``PIECE_S`` (:mod:`~scenespark.models.speech_pieces`),
+transcribed by up to ``lanes`` single-threaded CTranslate2 workers at once. The extra lanes can
+be held back until a caller's event is set: the indexer sets it when the frame lane is done, so
+Whisper takes the second core only when the frames no longer need it. The language is detected
+once, on the first piece with speech. A 20-minute speech-heavy video: 54-57 s instead of
+84-91 s on 2 cores with little else running (the same CPU seconds).
 
 Measured and dropped (corpus_a, 2026-12-02): faster-whisper's ``BatchedInferencePipeline``
 (batch 8) used ~10 % less CPU but raised the WER from 0.089 to 0.117 and lost one of six speech
