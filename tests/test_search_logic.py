@@ -163,6 +163,23 @@ def test_ocr_readings_merge_into_spans_and_tolerate_flicker() -> None:
     ]
 
 
+def test_on_screen_text_whose_numbers_change_is_new_text() -> None:
+    readings = [
+        OcrReading(0.0, 1.0, [("Reading, part 1", 0.9)]),
+        OcrReading(1.0, 2.0, [("Reading, part 2", 0.9)]),
+        OcrReading(2.0, 3.0, [("Score 2-1", 0.9)]),
+        OcrReading(3.0, 4.0, [("Score 2-2", 0.9)]),
+        OcrReading(4.0, 5.0, [("Score 2-2", 0.9)]),
+    ]
+    spans = merge_ocr_readings(readings)
+    assert [(s.text, s.start_s, s.end_s) for s in spans] == [
+        ("Reading, part 1", 0.0, 1.0),
+        ("Reading, part 2", 1.0, 2.0),
+        ("Score 2-1", 2.0, 3.0),
+        ("Score 2-2", 3.0, 5.0),
+    ]
+
+
 # --- metrics -------------------------------------------------------------------------------
 def test_iou_recall_and_average_precision() -> None:
     assert iou((0, 10), (5, 15)) == pytest.approx(5 / 15)

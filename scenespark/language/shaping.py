@@ -240,10 +240,18 @@ def normalise_ocr_text(text: str) -> str:
     return " ".join(text.split())
 
 
+_NUMBER = re.compile(r"\d+")
+
+
 def same_line(a: str, b: str, threshold: float = 0.8) -> bool:
+    """The same on-screen line read twice (OCR noise tolerated), unless its numbers changed:
+    "Reading, part 1" → "part 2", a score, a counter or a price are new text on screen."""
     a_key, b_key = a.lower(), b.lower()
     if a_key == b_key:
         return True
+    a_digits, b_digits = "".join(_NUMBER.findall(a_key)), "".join(_NUMBER.findall(b_key))
+    if a_digits and len(a_digits) == len(b_digits) and a_digits != b_digits:
+        return False  # as many digits, other values: changed (a misread drops one: "42"/"4Z")
     return SequenceMatcher(None, a_key, b_key).ratio() >= threshold
 
 
