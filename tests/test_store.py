@@ -973,3 +973,25 @@ def test_search_reads_ids_and_cosines_and_filters_with_the_catalog(
     assert store_vectors.score_ids("text", query, ocr_ids, top_k=2) == first
     store_vectors.delete_video("text", "vid2")
     assert store_vectors.score_ids("text", query, ocr_ids, top_k=2) == {"ocr": []}
+
+
+def test_nearest_thumbnail_is_the_active_runs_nearest_frame(store_catalog: Catalog) -> None:
+    from scenespark.types import Segment
+
+    store_catalog.upsert_video(store_video())
+
+    def visual_run(frames: list[float]) -> None:
+        run_id = store_catalog.begin_run("vid1", Modality.VISUAL, {})
+        segments = [
+            Segment(video_id="vid1", modality=Modality.VISUAL, start_s=t - 0.5, end_s=t + 0.5,
+                    text="cat", frame_time_s=t, thumbnail=f"thumbs/{run_id}-{t:g}.jpg")
+            for t in frames
+        ]  # fmt: skip
+        store_catalog.commit_run("vid1", Modality.VISUAL, run_id, segments)
+
+    assert store_catalog.nearest_thumbnail("vid1", 5.0) == ""  # no visual run yet
+    visual_run([6.0])  # an older run, replaced below: never answers
+    visual_run([1.0, 5.0, 9.0])
+    found = {t: store_catalog.nearest_thumbnail("vid1", t).rsplit("-", 1)[1] for t in (0, 6, 7, 99)}
+    assert found == {0: "1.jpg", 6: "5.jpg", 7: "5.jpg", 99: "9.jpg"}  # a tie: the earlier
+    assert store_catalog.nearest_thumbnail("other", 5.0) == ""

@@ -162,10 +162,23 @@ def migration_004_job_interruptions(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE jobs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0")
 
 
+# where a segment's thumbnail was taken: its frame, else its start (the nearest-thumbnail key)
+FRAME_TIME_SQL = "COALESCE(NULLIF(frame_time_s, 0), start_s)"
+
+
+def migration_005_thumbnail_times(conn: sqlite3.Connection) -> None:
+    """An index on each run's segments by frame time: a search hit's thumbnail is the nearest
+    one before or after its time (two index seeks, not a sort of the video's visual rows)."""
+    conn.execute(
+        f"CREATE INDEX segments_frame_time ON segments(video_id, modality, run_id, {FRAME_TIME_SQL})"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     migration_001_initial_schema,
     migration_002_frame_captions,
     migration_003_speech_language,
     migration_004_job_interruptions,
+    migration_005_thumbnail_times,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

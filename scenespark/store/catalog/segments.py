@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from scenespark.store.catalog.database import CatalogDatabase
+from scenespark.store.catalog.migrations import FRAME_TIME_SQL
 from scenespark.types import Modality, Segment, Word
 
 SEGMENT_COLUMNS = (
@@ -124,15 +125,23 @@ class SegmentRepository:
         """Thumbnail of the video's active visual segment whose frame time (else start) is
         nearest to ``time_s``, the earliest on ties; "" when it has none. One indexed query
         instead of loading every visual segment of a long video."""
-        rows = self.db.read(
-            "SELECT s.thumbnail FROM segments s JOIN active_runs a ON a.video_id = s.video_id "
-            "AND a.modality = s.modality AND a.run_id = s.run_id "
-            "WHERE s.video_id = ? AND s.modality = ? AND s.thumbnail != '' "
-            "ORDER BY ABS(COALESCE(NULLIF(s.frame_time_s, 0), s.start_s) - ?), s.start_s, s.idx "
-            "LIMIT 1",
-            (video_id, Modality.VISUAL.value, float(time_s)),
+        runs = self.db.read(
+            "SELECT run_id FROM active_runs WHERE video_id = ? AND modality = ?",
+            (video_id, Modality.VISUAL.value),
         )
-        return str(rows[0][0]) if rows else ""
+        if not runs:
+            return ""
+        key = (video_id, Modality.VISUAL.value, runs[0][0], float(time_s))
+        found: list[tuple[float, float, int, str]] = []  # (distance, start_s, idx, thumbnail)
+        for op, order in (("<=", "DESC"), (">", "ASC")):  # the nearest on each side (indexed)
+            rows = self.db.read(
+                f"SELECT {FRAME_TIME_SQL}, start_s, idx, thumbnail FROM segments "
+                f"WHERE video_id = ? AND modality = ? AND run_id = ? AND {FRAME_TIME_SQL} {op} ? "
+                f"AND thumbnail != '' ORDER BY {FRAME_TIME_SQL} {order}, start_s, idx LIMIT 1",
+                key,
+            )
+            found += [(abs(float(r[0]) - time_s), float(r[1]), int(r[2]), str(r[3])) for r in rows]
+        return min(found)[3] if found else ""
 
     def counts(self, video_id: str | None = None) -> dict[str, int]:
         """Active segment counts by modality (from the active runs' recorded counts)."""
