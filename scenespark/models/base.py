@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from scenespark.types import ModelInfo, Word
 
@@ -24,6 +24,26 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------------------------
 # Result types
 # --------------------------------------------------------------------------------------------
+
+
+class LazyModel:
+    """``load()`` and ``dimension`` of a model loaded on first use: ``_load()`` loads it once
+    (thread-safe in the subclass) and may fill in ``info.dimension``."""
+
+    info: ModelInfo
+
+    def _load(self) -> Any:
+        raise NotImplementedError
+
+    def load(self) -> None:
+        self._load()
+
+    @property
+    def dimension(self) -> int:
+        if self.info.dimension:
+            return int(self.info.dimension)
+        self._load()
+        return int(self.info.dimension or 0)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from scenespark.config import Settings, apply_offline_env
 from scenespark.errors import ModelUnavailableError
+from scenespark.models.base import LazyModel
 from scenespark.models.resolve import Resolution
 from scenespark.models.resolve_text import resolve_text
 from scenespark.models.torch_threads import set_torch_threads
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(LazyModel):
     """Loads the model lazily once; embeddings are float32 and L2-normalised."""
 
     def __init__(self, resolution: Resolution, settings: Settings, *, batch_size: int = 32) -> None:
@@ -57,16 +58,6 @@ class SentenceTransformerEmbedder:
                 if self.info.dimension != dim:
                     self.info = self.info.model_copy(update={"dimension": dim})
             return self._model
-
-    def load(self) -> None:
-        self._load()
-
-    @property
-    def dimension(self) -> int:
-        if self.info.dimension:
-            return int(self.info.dimension)
-        self._load()
-        return int(self.info.dimension or 0)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         import numpy as np

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from scenespark.config import Settings
 from scenespark.errors import ModelUnavailableError
+from scenespark.models.base import LazyModel
 from scenespark.models.resolve import Resolution
 from scenespark.types import ModelInfo
 
@@ -228,7 +229,7 @@ def _session_keeping(onnxruntime: Any, graph: bytes, options: Any, path: Path) -
     return session
 
 
-class OnnxSentenceEmbedder:
+class OnnxSentenceEmbedder(LazyModel):
     """A BERT sentence-transformers folder on ONNX Runtime; loaded lazily once (thread-safe).
 
     Embeddings are float32 and L2-normalised, like ``SentenceTransformerEmbedder``'s.
@@ -315,16 +316,6 @@ class OnnxSentenceEmbedder:
         runtime = onnxruntime.__version__  # fused graphs use this build's contrib operators
         identity = f"{self.info.name}\0{self.info.version}\0{GRAPH_VERSION}\0{runtime}".encode()
         return self._cache_dir / f"{stem}-{hashlib.sha256(identity).hexdigest()[:16]}.onnx"
-
-    def load(self) -> None:
-        self._load()
-
-    @property
-    def dimension(self) -> int:
-        if self.info.dimension:
-            return int(self.info.dimension)
-        self._load()
-        return int(self.info.dimension or 0)
 
     def _encode_batch(self, session: Any, encodings: list[Any]) -> np.ndarray:
         import numpy as np

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from scenespark.config import Settings, apply_offline_env
 from scenespark.errors import InvalidInputError, ModelUnavailableError
-from scenespark.models.base import Tag
+from scenespark.models.base import LazyModel, Tag
 from scenespark.models.resolve import Resolution
 from scenespark.models.torch_threads import set_torch_threads
 from scenespark.types import ModelInfo
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class ClipEncoder:
+class ClipEncoder(LazyModel):
     """open_clip model loaded lazily once; embeddings are float32 and L2-normalised."""
 
     kind: Literal["clip", "tagger"] = "clip"
@@ -31,13 +31,6 @@ class ClipEncoder:
         self._preprocess: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
-
-    @property
-    def dimension(self) -> int:
-        if self.info.dimension:
-            return int(self.info.dimension)
-        self._load()
-        return int(self.info.dimension or 0)
 
     def _load(self) -> Any:
         with self._lock:
@@ -60,9 +53,6 @@ class ClipEncoder:
                 model.eval()
                 self._model, self._preprocess, self._tokenizer = model, preprocess, tokenizer
             return self._model
-
-    def load(self) -> None:
-        self._load()
 
     def embed_images(self, images: list[np.ndarray]) -> np.ndarray:
         import numpy as np
