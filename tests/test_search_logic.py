@@ -297,3 +297,18 @@ def test_span_building_with_distance_prefilters_matches_the_plain_rule(monkeypat
         plain = build_spans(evidence, {"v": SHOTS}, join_floor=0.2)
         monkeypatch.undo()
         assert shape(fast) == shape(plain)
+
+
+def test_speech_whisper_would_call_a_failed_decode_is_not_dense_evidence() -> None:
+    from scenespark.search.engine import failed_decode
+    from scenespark.types import Segment, Word
+
+    def speech(confidence: float, words: bool = True, modality: Modality = Modality.SPEECH):
+        said = [Word(start_s=1.0, end_s=1.3, text="That?", probability=confidence)]
+        return Segment(video_id="v", modality=modality, start_s=1.0, end_s=1.3, text="That?",
+                       confidence=confidence, words=said if words else [])  # fmt: skip
+
+    assert failed_decode(speech(0.24))  # a hallucination on a noise
+    assert not failed_decode(speech(0.73))  # espeak narration, heard right
+    assert not failed_decode(speech(0.24, words=False))  # a subtitle cue: no decode
+    assert not failed_decode(speech(0.24, modality=Modality.OCR))

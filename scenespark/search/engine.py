@@ -8,6 +8,7 @@ means the same thing for every query: a query that matches nothing returns nothi
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 CLIP_SIM_RANGE = (0.18, 0.32)
 KEYWORD_WEIGHT = 0.9  # an exact match of every query term is strong, not certain
 HINT_BOOST = 1.1
+FAILED_DECODE_P = math.exp(-1.0)  # Whisper's default log_prob_threshold, as a probability
 FETCH_FACTOR = 8
 MIN_FETCH = 60
 
@@ -166,6 +168,8 @@ class SearchEngine:
                 counts=counts,
             ):
                 known[match.segment_id] = match.segment
+                if failed_decode(match.segment):
+                    continue  # its words may still match as keywords below
                 is_label = match.segment.modality == Modality.VISUAL
                 score = calibration.score(match.cosine, match.segment.text, is_label=is_label)
                 offer(match.segment_id, score, "dense")
@@ -251,6 +255,19 @@ def _boost(item: ScoredEvidence, hint: Modality) -> ScoredEvidence:
     """The phrasing named a modality ("where do they say ..."): favour it a little."""
     factor = HINT_BOOST if item.segment.modality == hint else 1.0 / HINT_BOOST
     return replace(item, score=min(1.0, item.score * factor))
+
+
+def failed_decode(segment: Segment) -> bool:
+    """Speech Whisper itself would call a failed decode: mean word probability under
+    exp(-1), the probability of its default ``log_prob_threshold`` (-1.0). Such text is often
+    a hallucination ("That?" on a noise, digits for a language it does not know) and an
+    embedding places it near anything, so it is not dense evidence; its words still count as
+    keywords. Subtitles and OCR are never failed decodes."""
+    return (
+        segment.modality == Modality.SPEECH
+        and bool(segment.words)
+        and segment.confidence < FAILED_DECODE_P
+    )
 
 
 def _keyword_strength(score: float) -> float:
