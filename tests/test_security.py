@@ -83,7 +83,14 @@ def test_host_names_parse_with_ports_and_ipv6() -> None:
 def test_foreign_host_header_is_refused(open_client: TestClient) -> None:
     assert open_client.get("/api/v1/videos").status_code == 200
     assert open_client.get("/api/v1/videos", headers={"host": "localhost:9999"}).status_code == 200
-    for path in ("/api/v1/videos", "/api/v1/health", "/", "/media/files/x.png"):
+    for path in (
+        "/api/v1/videos",
+        "/api/v1/health",
+        "/",
+        "/media/files/x.png",
+        "/api/v1/prompts",
+        "/api/v1/videos/0123456789abcdef/transcript",
+    ):
         body = _problem(open_client.get(path, headers={"host": "rebind.evil.example:8123"}), 400)
         assert "SCENESPARK_ALLOWED_HOSTS" in body.get("hint", "")
 
@@ -165,6 +172,8 @@ def test_every_route_but_health_and_the_page_needs_the_token(token_client: TestC
         ("GET", "/media/files/thumbs/x.jpg"),
         ("GET", "/media/videos/0123456789abcdef"),
         ("GET", "/schema/openapi.json"),
+        ("GET", "/api/v1/prompts"),
+        ("GET", "/api/v1/videos/0123456789abcdef/transcript"),
         ("POST", "/api/v1/search"),
         ("DELETE", "/api/v1/videos/0123456789abcdef"),
     ):
